@@ -1,0 +1,69 @@
+# kisweb: `make demo` runs it, `make test` tests it. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+# The hosted-mode pass talks to the machine's PostgreSQL and Redis over real connections.
+# These keys are for tests only; a real deployment sets its own (README, "Configuration").
+HOSTED_TEST_ENV := KISWEB_MODE=hosted \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/kisweb \
+	REDIS_URL=redis://127.0.0.1:6379/9 \
+	DJANGO_SECRET_KEY=hosted-test-only-8d1b0c64f3a54e4f9a1e2d7c6b5a49382716f0e9d8c7b6a5 \
+	KISWEB_ENCRYPTION_KEYS=hostedtest:ZW5jcnlwdGlvbi1rZXktZm9yLWhvc3RlZC10ZXN0cyE= \
+	KISWEB_SSL_REDIRECT=false
+
+.PHONY: demo test lint bench soak install browser services messages clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "kisweb needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Translations are compiled from locale/*.po (the .mo files are not committed).
+messages: install
+	@command -v msgfmt >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; } || \
+		{ echo "msgfmt (GNU gettext) is missing: install gettext"; exit 1; }
+	$(BIN)/python manage.py compilemessages --ignore '.venv' --ignore 'staticfiles' -v0
+
+# Browser tests drive Debian's chromium; installed here when missing and we are root.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium is missing: apt-get install chromium (as root)"; exit 1; }
+
+# PostgreSQL and Redis run on these machines; start them if something stopped them.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+			--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+
+demo: install messages
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py demo --port $(PORT)
+
+test: install messages browser services
+	$(BIN)/pytest -m "not hosted and not browser"
+	$(HOSTED_TEST_ENV) $(BIN)/pytest -m hosted
+	$(BIN)/pytest -m browser
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: install services
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""When the simulated KRX is open (REFERENCE.md §8 hours, §5 closed-market answers).
+
+`always` keeps the market open whenever the simulator runs, which is what demos and most
+tests want. `krx` follows the regular session 09:00–15:30 KST on weekdays outside a short
+holiday list; tests inject `now` to stand anywhere in the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from enum import Enum
+
+KST = dt.timezone(dt.timedelta(hours=9), "KST")
+
+# KRX closures in 2025–2027 that fall on weekdays (not exhaustive; enough for tests and demos).
+KRX_HOLIDAYS = frozenset(
+    dt.date.fromisoformat(d)
+    for d in (
+        "2025-01-01", "2025-01-28", "2025-01-29", "2025-01-30", "2025-03-03", "2025-05-05",
+        "2025-05-06", "2025-06-03", "2025-06-06", "2025-08-15", "2025-10-03", "2025-10-06",
+        "2025-10-07", "2025-10-08", "2025-10-09", "2025-12-25", "2025-12-31",
+        "2026-01-01", "2026-02-16", "2026-02-17", "2026-02-18", "2026-03-02", "2026-05-01",
+        "2026-05-05", "2026-05-25", "2026-06-03", "2026-08-17", "2026-09-24", "2026-09-25",
+        "2026-10-05", "2026-10-09", "2026-12-25", "2026-12-31",
+        "2027-01-01", "2027-02-08", "2027-02-09", "2027-03-01", "2027-05-05", "2027-05-13",
+        "2027-06-03", "2027-08-16", "2027-09-14", "2027-09-15", "2027-09-16", "2027-10-04",
+        "2027-10-11", "2027-12-27", "2027-12-31",
+    )
+)  # fmt: skip
+
+OPEN_AT = dt.time(9, 0)
+CLOSE_AT = dt.time(15, 30)
+
+
+class Session(Enum):
+    OPEN = "open"
+    PRE_OPEN = "pre_open"  # a trading day, before 09:00
+    CLOSED = "closed"  # a trading day, after 15:30
+    HOLIDAY = "holiday"  # weekend or KRX holiday
+
+
+def kst_now() -> dt.datetime:
+    return dt.datetime.now(KST)
+
+
+class Clock:
+    """The simulator's idea of 'now' (always KST) and of the KRX session state."""
+
+    def __init__(self, mode: str = "always", now: Callable[[], dt.datetime] | None = None):
+        if mode not in ("always", "krx"):
+            raise ValueError("clock must be 'always' or 'krx'")
+        self.mode = mode
+        self._now = now or kst_now
+
+    def now(self) -> dt.datetime:
+        moment = self._now()
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=KST)
+        return moment.astimezone(KST)
+
+    def session(self) -> Session:
+        if self.mode == "always":
+            return Session.OPEN
+        moment = self.now()
+        if moment.weekday() >= 5 or moment.date() in KRX_HOLIDAYS:
+            return Session.HOLIDAY
+        if moment.time() < OPEN_AT:
+            return Session.PRE_OPEN
+        if moment.time() >= CLOSE_AT:
+            return Session.CLOSED
+        return Session.OPEN
+
+    @property
+    def is_open(self) -> bool:
+        return self.session() is Session.OPEN

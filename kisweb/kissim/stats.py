@@ -1,0 +1,87 @@
+"""Counters tests read to assert on what reached the simulator (not what a client believes)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    t: float  # time.monotonic() when the answer was decided
+    env: str
+    appkey: str
+    path: str
+    tr_id: str
+    status: int
+    msg_cd: str
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: deque[RequestRecord] = deque(maxlen=200_000)
+        self._tokens: Counter[str] = Counter()
+        self._approvals: Counter[str] = Counter()
+        self._orders: Counter[str] = Counter()
+        self._sessions: Counter[str] = Counter()
+
+    def record_request(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._requests.append(record)
+
+    def requests(
+        self, appkey: str | None = None, path: str | None = None, tr_id: str | None = None
+    ) -> list[RequestRecord]:
+        with self._lock:
+            rows = list(self._requests)
+        return [
+            r
+            for r in rows
+            if (appkey is None or r.appkey == appkey)
+            and (path is None or r.path == path)
+            and (tr_id is None or r.tr_id == tr_id)
+        ]
+
+    def count_token_issue(self, appkey: str) -> None:
+        with self._lock:
+            self._tokens[appkey] += 1
+
+    def count_approval_issue(self, appkey: str) -> None:
+        with self._lock:
+            self._approvals[appkey] += 1
+
+    def count_order(self, appkey: str) -> None:
+        with self._lock:
+            self._orders[appkey] += 1
+
+    def session_opened(self, appkey: str) -> None:
+        with self._lock:
+            self._sessions[appkey] += 1
+
+    def session_closed(self, appkey: str) -> None:
+        with self._lock:
+            self._sessions[appkey] -= 1
+
+    def token_issues(self, appkey: str) -> int:
+        return self._tokens[appkey]
+
+    def approval_issues(self, appkey: str) -> int:
+        return self._approvals[appkey]
+
+    def orders_received(self, appkey: str) -> int:
+        """Orders that reached the matching engine (accepted or rejected by it)."""
+        return self._orders[appkey]
+
+    def ws_sessions(self, appkey: str) -> int:
+        """WebSocket sessions bound to this app key that are open now."""
+        return self._sessions[appkey]
+
+    def reset(self) -> None:
+        """Forget history; open sessions stay counted because they are still open."""
+        with self._lock:
+            self._requests.clear()
+            self._tokens.clear()
+            self._approvals.clear()
+            self._orders.clear()

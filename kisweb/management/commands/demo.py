@@ -1,0 +1,98 @@
+"""`manage.py demo`: the simulator and daphne side by side, until Ctrl-C.
+
+The Makefile's `make demo` runs migrations first and then this command.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_data
+
+READY_TIMEOUT_S = 30.0
+
+
+class Command(BaseCommand):
+    help = "Start the KIS simulator and the web server for a local demo."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        if settings.KISWEB_MODE != "demo":
+            raise CommandError("`demo` runs only in demo mode (KISWEB_MODE=demo).")
+        sim_rest = settings.KISWEB_KIS_ENDPOINTS["paper"]["rest"]
+        children: list[subprocess.Popen] = []
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            children.append(self._start_simulator())
+            self._wait_ready(f"{sim_rest}/__sim__/status", children[-1], "simulator")
+            ensure_demo_data()
+            children.append(self._start_daphne(host, port))
+            url = f"http://{host}:{port}/"
+            self._wait_ready(f"{url}health/", children[-1], "web server")
+            self.stdout.write(self.style.SUCCESS(f"kisweb demo is running at {url}"))
+            self.stdout.write(f"Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
+            self.stdout.write(f"KIS simulator: {sim_rest} (paper), Ctrl-C stops both.")
+            while not stopping:
+                for child in children:
+                    if child.poll() is not None:
+                        raise CommandError(f"{child.args[2]} stopped with code {child.returncode}")
+                time.sleep(0.5)
+        finally:
+            for child in reversed(children):
+                child.terminate()
+            for child in reversed(children):
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        self.stdout.write("Stopped.")
+
+    def _start_simulator(self) -> subprocess.Popen:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "kisweb.kissim",
+                "--host",
+                settings.KISWEB_SIM_HOST,
+                "--real-port",
+                str(settings.KISWEB_SIM_REAL_PORT),
+                "--paper-port",
+                str(settings.KISWEB_SIM_PAPER_PORT),
+            ]
+        )
+
+    def _start_daphne(self, host: str, port: int) -> subprocess.Popen:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), settings.ASGI_APPLICATION.replace(".application", ":application")]
+        )
+
+    def _wait_ready(self, url: str, child: subprocess.Popen, name: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise CommandError(f"the {name} exited with code {child.returncode}")
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise CommandError(f"the {name} did not answer at {url} within {READY_TIMEOUT_S:.0f} s")

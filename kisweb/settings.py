@@ -1,0 +1,199 @@
+"""kisweb settings. Everything comes from the environment; see README.md, "Configuration".
+
+Three modes (KISWEB_MODE):
+- demo (default): SQLite, in-memory channel layer, the simulator on loopback. Needs nothing.
+- real: the same, pointed at KIS's hosts with the users' own keys.
+- hosted: PostgreSQL, Redis, secure cookies; refuses to start without its secrets.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from kisweb import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+KISWEB_MODE = config.read_mode()
+HOSTED = KISWEB_MODE == "hosted"
+VAR_DIR = Path(config.env_str("KISWEB_VAR_DIR") or BASE_DIR / "var")
+
+SECRET_KEY = config.read_secret_key(KISWEB_MODE, VAR_DIR)
+DEBUG = config.env_bool("KISWEB_DEBUG", False)
+ALLOWED_HOSTS = config.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = config.env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "kisweb",
+    "accounts",
+    "trading",
+    "market",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kisweb.urls"
+ASGI_APPLICATION = "kisweb.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Databases: DATABASE_URL, else a SQLite file in the var directory.
+DATABASES = {
+    "default": dj_database_url.parse(
+        config.env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kisweb.sqlite3'}",
+        conn_max_age=config.env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if HOSTED and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("hosted mode needs DATABASE_URL pointing at PostgreSQL")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channel layer: Redis when REDIS_URL is set (hosted needs it: several processes share it).
+REDIS_URL = config.env_str("REDIS_URL")
+if HOSTED and not REDIS_URL:
+    raise ImproperlyConfigured("hosted mode needs REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Korean first, English one switch away. Times shown in KST, the market's clock.
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic writes here in hosted mode; demo and tests serve from the finders instead.
+_static_root = config.env_str("STATIC_ROOT") or (BASE_DIR / "staticfiles" if HOSTED else "")
+STATIC_ROOT = Path(_static_root) if _static_root else None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if HOSTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Without collectstatic (demo, tests) WhiteNoise serves straight from the finders.
+WHITENOISE_USE_FINDERS = not HOSTED
+
+EMAIL_BACKEND = config.env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if HOSTED
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = config.env_str("DEFAULT_FROM_EMAIL", "kisweb@localhost")
+
+# Security: strict everywhere; secure cookies, HSTS and HTTPS redirect in hosted mode.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+if HOSTED:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = config.env_bool("KISWEB_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = config.env_int("KISWEB_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = config.env_bool("KISWEB_HSTS_PRELOAD", False)
+    if config.env_bool("KISWEB_BEHIND_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HOSTED and not SECURE_HSTS_PRELOAD:
+    # Preload is a one-way door for a whole domain; it is the operator's choice.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Credential encryption: `id:base64key` pairs, first one primary (accounts/secrets.py).
+KISWEB_ENCRYPTION_KEYS = config.read_encryption_keys(KISWEB_MODE, VAR_DIR)
+
+# Where kisweb reaches KIS. Demo points at the simulator on loopback (`manage.py runsim`).
+KISWEB_SIM_HOST = config.env_str("KISWEB_SIM_HOST", "127.0.0.1")
+KISWEB_SIM_REAL_PORT = config.env_int("KISWEB_SIM_REAL_PORT", 19443)
+KISWEB_SIM_PAPER_PORT = config.env_int("KISWEB_SIM_PAPER_PORT", 29443)
+_sim_real = f"{KISWEB_SIM_HOST}:{KISWEB_SIM_REAL_PORT}"
+_sim_paper = f"{KISWEB_SIM_HOST}:{KISWEB_SIM_PAPER_PORT}"
+if KISWEB_MODE == "demo":
+    _kis_defaults = {
+        "real": (f"http://{_sim_real}", f"ws://{_sim_real}"),
+        "paper": (f"http://{_sim_paper}", f"ws://{_sim_paper}"),
+    }
+else:
+    _kis_defaults = {
+        "real": ("https://openapi.koreainvestment.com:9443", "ws://ops.koreainvestment.com:21000"),
+        "paper": (
+            "https://openapivts.koreainvestment.com:29443",
+            "ws://ops.koreainvestment.com:31000",
+        ),
+    }
+KISWEB_KIS_ENDPOINTS = {
+    env: {
+        "rest": config.env_str(f"KISWEB_KIS_{env.upper()}_REST_URL", rest),
+        "ws": config.env_str(f"KISWEB_KIS_{env.upper()}_WS_URL", ws),
+    }
+    for env, (rest, ws) in _kis_defaults.items()
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": config.env_str("KISWEB_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
