@@ -23,4 +23,6 @@ def simulator_status(timeout_s: float = 0.5) -> SimulatorStatus:
         detail = answer.json()
     except (httpx.HTTPError, ValueError):
         return SimulatorStatus(reachable=False, url=url, detail={})
-    return SimulatorStatus(reachable=True, url=url, detail=detail if isinstance(detail, dict) else {})
+    if not isinstance(detail, dict):
+        detail = {}
+    return SimulatorStatus(reachable=True, url=url, detail=detail)

@@ -81,7 +81,7 @@ class Command(BaseCommand):
 
     def _start_daphne(self, host: str, port: int) -> subprocess.Popen:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), settings.ASGI_APPLICATION.replace(".application", ":application")]
+            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "kisweb.asgi:application"]
         )
 
     def _wait_ready(self, url: str, child: subprocess.Popen, name: str) -> None:
