@@ -1,5 +1,8 @@
+from functools import partial
+
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
 
 from kisweb import views
 
@@ -10,3 +13,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in our layout; they never show a traceback or a setting (templates/errors/).
+handler400 = partial(defaults.bad_request, template_name="errors/400.html")
+handler403 = partial(defaults.permission_denied, template_name="errors/403.html")
+handler404 = partial(defaults.page_not_found, template_name="errors/404.html")
+handler500 = partial(defaults.server_error, template_name="errors/500.html")
