@@ -1,0 +1,40 @@
+"""Static files come from daphne itself (WhiteNoise), with the right types and headers."""
+
+import httpx
+import pytest
+
+from tests.browser.live import LiveDaphne
+
+EXPECTED_POLICY_START = "default-src 'self'; script-src 'self'; style-src 'self';"
+
+
+@pytest.fixture(scope="module")
+def daphne_server():
+    with LiveDaphne() as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/static/css/kisweb.css", 'text/css; charset="utf-8"'),
+        ("/static/js/toasts.js", 'text/javascript; charset="utf-8"'),
+        ("/static/img/favicon.svg", "image/svg+xml"),
+    ],
+)
+def test_daphne_serves_static_files_with_their_content_type(daphne_server, path, content_type):
+    response = httpx.get(daphne_server.url + path, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_daphne_serves_css_rules(daphne_server):
+    response = httpx.get(daphne_server.url + "/static/css/kisweb.css", timeout=10)
+    assert ".env-badge--real" in response.text
+
+
+def test_a_missing_static_file_is_a_404_with_the_policy(daphne_server):
+    response = httpx.get(daphne_server.url + "/static/css/missing.css", timeout=10)
+    assert response.status_code == 404
+    assert response.headers["content-security-policy"].startswith(EXPECTED_POLICY_START)
