@@ -1,0 +1,723 @@
+"""The simulated exchange: prices, books, matching, and each customer's ledger.
+
+Everything here is synchronous and guarded by one re-entrant lock, so tests may call
+`set_price` or `step` from any thread. State changes are announced to listeners *while the
+lock is held*, so a listener that formats a frame sees a consistent market; listeners must
+only format and hand off (the realtime hub queues onto the event loop).
+
+Money is Decimal, quantities are int (REFERENCE.md §3.3 numbers leave as strings later).
+Fees and taxes are zero, so cash, cost and P/L always add up exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from .accounts import SimAccount
+from .clock import Clock
+from .symbols import (
+    EXCD_TO_ORDER_EXCHANGE,
+    KRW,
+    KRX_LISTINGS,
+    US_LISTINGS,
+    USD,
+    krx_tick,
+    us_tick,
+)
+
+BOOK_DEPTH = 10
+HISTORY_DAYS = 260
+LIMIT_RATE = Decimal("0.30")
+
+BUY = "02"
+SELL = "01"
+
+# Domestic ORD_DVSN codes the engine understands (REFERENCE.md §4.6). Paper: 00–04 only.
+LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY = "00", "01", "02", "03", "04"
+IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET = "11", "12", "13", "14"
+PAPER_ORD_DVSN = frozenset({LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY})
+REAL_ORD_DVSN = PAPER_ORD_DVSN | {IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET}
+MARKET_LIKE = frozenset({MARKET, IOC_MARKET, FOK_MARKET})
+# Overseas US ORD_DVSN (§4.3): 00 limit; 31 MOO / 33 MOC fill at the market, 32 LOO / 34 LOC
+# behave as limits here (no opening/closing auction is simulated).
+US_BUY_ORD_DVSN = frozenset({"00", "32", "34"})
+US_SELL_ORD_DVSN = frozenset({"00", "31", "32", "33", "34"})
+US_MARKET_LIKE = frozenset({"31", "33"})
+
+
+class Rejected(Exception):
+    """The exchange refuses an order; `reason` selects the KIS message in rest.py."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Level:
+    price: Decimal
+    qty: int
+
+
+@dataclass
+class DailyBar:
+    date: dt.date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+    value: Decimal
+
+
+@dataclass
+class MinuteBar:
+    start: dt.datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+    value: Decimal  # cumulative traded value at the bar's close (acml_tr_pbmn)
+
+
+@dataclass
+class Trade:
+    """One print on the tape. `side` is CCLD_DVSN: 1 buyer-initiated, 5 seller-initiated."""
+
+    time: dt.datetime
+    price: Decimal
+    qty: int
+    side: str
+
+
+@dataclass
+class Symbol:
+    code: str
+    name: str
+    currency: str
+    market: str  # KRX, or the quote exchange code NAS/NYS for US tickers
+    base: Decimal  # previous close (stck_sdpr / base)
+    price: Decimal
+    group: str = ""
+    open: Decimal = Decimal(0)
+    high: Decimal = Decimal(0)
+    low: Decimal = Decimal(0)
+    volume: int = 0
+    value: Decimal = Decimal(0)
+    prev_volume: int = 0
+    sell_count: int = 0
+    buy_count: int = 0
+    sell_qty: int = 0
+    buy_qty: int = 0
+    open_time: dt.datetime | None = None
+    high_time: dt.datetime | None = None
+    low_time: dt.datetime | None = None
+    asks: list[Level] = field(default_factory=list)
+    bids: list[Level] = field(default_factory=list)
+    liquidity: int | None = None  # fixed qty per book level, for deterministic tests
+    history: list[DailyBar] = field(default_factory=list)  # oldest first, before today
+    minutes: list[MinuteBar] = field(default_factory=list)
+
+    @property
+    def domestic(self) -> bool:
+        return self.currency == KRW
+
+    @property
+    def order_exchange(self) -> str:
+        return "KRX" if self.domestic else EXCD_TO_ORDER_EXCHANGE[self.market]
+
+    def tick(self, price: Decimal | None = None) -> Decimal:
+        p = self.price if price is None else price
+        return krx_tick(p) if self.domestic else us_tick(p)
+
+    def on_grid(self, price: Decimal) -> bool:
+        return price > 0 and price % self.tick(price) == 0
+
+    def floor_to_grid(self, price: Decimal) -> Decimal:
+        tick = self.tick(price)
+        return (price / tick).to_integral_value(ROUND_FLOOR) * tick
+
+    def ceil_to_grid(self, price: Decimal) -> Decimal:
+        tick = self.tick(price)
+        return (price / tick).to_integral_value(ROUND_CEILING) * tick
+
+    @property
+    def upper(self) -> Decimal:
+        """Daily upper limit (stck_mxpr): +30% of the base, down to the grid."""
+        return self.floor_to_grid(self.base * (1 + LIMIT_RATE))
+
+    @property
+    def lower(self) -> Decimal:
+        return self.ceil_to_grid(self.base * (1 - LIMIT_RATE))
+
+    def move(self, price: Decimal, ticks: int) -> Decimal:
+        """`ticks` grid steps from `price`, crossing tick-table boundaries correctly."""
+        for _ in range(abs(ticks)):
+            if ticks > 0:
+                price = price + self.tick(price)
+            else:
+                below = price - self.tick(price - Decimal("0.0001"))
+                price = self.floor_to_grid(below)
+        return price
+
+    @property
+    def change(self) -> Decimal:
+        return self.price - self.base
+
+    @property
+    def sign(self) -> str:
+        """prdy_vrss_sign (§4.6): 1 upper limit, 2 up, 3 flat, 4 lower limit, 5 down."""
+        if self.domestic and self.price >= self.upper:
+            return "1"
+        if self.domestic and self.price <= self.lower:
+            return "4"
+        if self.price > self.base:
+            return "2"
+        if self.price < self.base:
+            return "5"
+        return "3"
+
+    @property
+    def change_rate(self) -> Decimal:
+        return (self.change * 100 / self.base).quantize(Decimal("0.01"))
+
+    @property
+    def vwap(self) -> Decimal:
+        if not self.volume:
+            return self.price
+        return (self.value / self.volume).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Fill:
+    time: dt.datetime
+    qty: int
+    price: Decimal
+
+
+@dataclass
+class Order:
+    """One order row as KIS lists it: new orders, revisions and cancels each get one."""
+
+    odno: str
+    orgno: str
+    env: str
+    symbol: Symbol
+    side: str  # 01 sell / 02 buy
+    ord_dvsn: str
+    qty: int
+    price: Decimal  # ORD_UNPR as sent; 0 for market-type
+    limit: Decimal  # the price the engine honours (upper/lower limit for market-type)
+    time: dt.datetime
+    kind: str = "00"  # 00 new, 01 revise, 02 cancel (RVSE_CNCL_DVSN_CD)
+    orgn_odno: str = ""
+    fills: list[Fill] = field(default_factory=list)
+    cancelled: int = 0  # qty taken away by later revise/cancel rows (cnc_cfrm_qty)
+    rejected: int = 0
+
+    @property
+    def filled(self) -> int:
+        return sum(f.qty for f in self.fills)
+
+    @property
+    def filled_amount(self) -> Decimal:
+        return sum((f.qty * f.price for f in self.fills), Decimal(0))
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.filled_amount / self.filled if self.filled else Decimal(0)
+
+    @property
+    def remaining(self) -> int:
+        if self.kind == "02":
+            return 0
+        return self.qty - self.filled - self.cancelled - self.rejected
+
+    @property
+    def is_open(self) -> bool:
+        return self.remaining > 0
+
+
+@dataclass
+class Holding:
+    symbol: Symbol
+    qty: int = 0
+    avg: Decimal = Decimal(0)
+    start_qty: int = 0
+    buy_qty_today: int = 0
+    sell_qty_today: int = 0
+
+
+class Ledger:
+    """One customer's cash, holdings and orders. Cash is on the settled (D+2) basis."""
+
+    def __init__(self, account: SimAccount, symbols: dict[str, Symbol]):
+        self.account = account
+        self.start_cash = {KRW: account.cash_krw, USD: account.cash_usd}
+        self.cash = dict(self.start_cash)
+        self.bought = {KRW: Decimal(0), USD: Decimal(0)}
+        self.sold = {KRW: Decimal(0), USD: Decimal(0)}
+        self.realized = {KRW: Decimal(0), USD: Decimal(0)}
+        self.holdings: dict[str, Holding] = {}
+        self.orders: dict[str, Order] = {}
+        for code, qty in account.holdings.items():
+            sym = symbols[code]
+            self.holdings[code] = Holding(sym, qty=qty, avg=sym.base, start_qty=qty)
+
+    def reserved(self, currency: str) -> Decimal:
+        return sum(
+            (
+                o.remaining * o.limit
+                for o in self.orders.values()
+                if o.side == BUY and o.is_open and o.symbol.currency == currency
+            ),
+            Decimal(0),
+        )
+
+    def buying_power(self, currency: str) -> Decimal:
+        return self.cash[currency] - self.reserved(currency)
+
+    def sellable(self, code: str) -> int:
+        holding = self.holdings.get(code)
+        if holding is None:
+            return 0
+        pending = sum(
+            o.remaining
+            for o in self.orders.values()
+            if o.side == SELL and o.is_open and o.symbol.code == code
+        )
+        return holding.qty - pending
+
+    def positions(self, currency: str) -> list[Holding]:
+        """Held symbols plus those traded today (sold-out rows stay until D+2, §4.1)."""
+        rows = [
+            h
+            for h in self.holdings.values()
+            if h.symbol.currency == currency and (h.qty or h.buy_qty_today or h.sell_qty_today)
+        ]
+        return sorted(rows, key=lambda h: h.symbol.code)
+
+
+@dataclass(frozen=True)
+class MarketEvent:
+    """Announced to listeners: `trades` (tape prints), `book`, or `notice` (an order event).
+
+    For `notice`, `order` is the row concerned and `notice` one of accept, revise, cancel,
+    reject, fill; `fill` carries the fill of a fill notice.
+    """
+
+    kind: str
+    symbol: Symbol
+    trades: tuple[Trade, ...] = ()
+    ledger: Ledger | None = None
+    order: Order | None = None
+    notice: str = ""
+    fill: Fill | None = None
+
+
+class Market:
+    def __init__(self, seed: int = 0, clock: Clock | None = None):
+        self.clock = clock or Clock()
+        self.lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._listeners: list[Callable[[MarketEvent], None]] = []
+        self._order_seq = {"real": 0, "paper": 0}
+        self.ledgers: dict[str, Ledger] = {}
+        self.symbols: dict[str, Symbol] = {}
+        today = self.clock.now()
+        for code, name, base, group in KRX_LISTINGS:
+            self._list(Symbol(code, name, KRW, "KRX", Decimal(base), Decimal(base), group), today)
+        for ticker, name, base, excd in US_LISTINGS:
+            self._list(Symbol(ticker, name, USD, excd, Decimal(base), Decimal(base)), today)
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _list(self, sym: Symbol, now: dt.datetime) -> None:
+        sym.base = sym.floor_to_grid(sym.base)
+        sym.price = sym.open = sym.high = sym.low = sym.base
+        sym.open_time = sym.high_time = sym.low_time = now
+        sym.prev_volume = self._rng.randint(100_000, 5_000_000)
+        sym.history = self._make_history(sym, now.date())
+        sym.minutes = self._make_minutes(sym, now)
+        self._rebuild_book(sym)
+        self.symbols[sym.code] = sym
+
+    def _make_history(self, sym: Symbol, today: dt.date) -> list[DailyBar]:
+        """Seeded business-day bars ending yesterday at the base price."""
+        bars: list[DailyBar] = []
+        close = sym.base
+        day = today
+        while len(bars) < HISTORY_DAYS:
+            day -= dt.timedelta(days=1)
+            if day.weekday() >= 5:
+                continue
+            drift = Decimal(self._rng.randint(-250, 250)) / 10_000
+            open_ = sym.floor_to_grid(close * (1 - drift))
+            high = max(open_, close) + sym.tick(close) * self._rng.randint(0, 4)
+            low = max(
+                sym.tick(close), min(open_, close) - sym.tick(close) * self._rng.randint(0, 4)
+            )
+            volume = self._rng.randint(50_000, 5_000_000)
+            bars.append(DailyBar(day, open_, high, low, close, volume, close * volume))
+            close = open_
+        bars.reverse()
+        return bars
+
+    def _make_minutes(self, sym: Symbol, now: dt.datetime) -> list[MinuteBar]:
+        """Thirty quiet one-minute bars before start, so minute charts are never empty."""
+        start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+        return [
+            MinuteBar(
+                start + dt.timedelta(minutes=i),
+                sym.base,
+                sym.base,
+                sym.base,
+                sym.base,
+                0,
+                Decimal(0),
+            )
+            for i in range(30)
+        ]
+
+    def add_account(self, account: SimAccount) -> Ledger:
+        with self.lock:
+            ledger = Ledger(account, self.symbols)
+            self.ledgers[account.appkey] = ledger
+            return ledger
+
+    def subscribe(self, listener: Callable[[MarketEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: MarketEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
+
+    # -- public controls -----------------------------------------------------------------
+
+    def quote(self, code: str) -> Symbol:
+        return self.symbols[code]
+
+    def set_price(self, code: str, price: Decimal | int | str) -> None:
+        """Trade the symbol at `price` (on the grid, inside the limits), then match."""
+        with self.lock:
+            sym = self.symbols[code]
+            price = Decimal(str(price))
+            if not sym.on_grid(price):
+                raise ValueError(f"{price} is not on the tick grid of {code}")
+            if sym.domestic and not sym.lower <= price <= sym.upper:
+                raise ValueError(f"{price} is outside {sym.lower}..{sym.upper}")
+            sym.price = price
+            trade = Trade(self.clock.now(), price, self._rng.randint(1, 50), "1")
+            self._print(sym, [trade])
+            self._rebuild_book(sym)
+            self._emit(MarketEvent("book", sym))
+            self._match_resting(sym)
+
+    def set_liquidity(self, code: str, qty_per_level: int | None) -> None:
+        """Fix every book level at `qty_per_level` (None: back to seeded liquidity)."""
+        with self.lock:
+            sym = self.symbols[code]
+            sym.liquidity = qty_per_level
+            self._rebuild_book(sym)
+            self._emit(MarketEvent("book", sym))
+
+    def step(self) -> None:
+        """Advance every symbol one random-walk tick, then match resting orders."""
+        with self.lock:
+            for sym in self.symbols.values():
+                self._walk(sym)
+            for sym in self.symbols.values():
+                self._match_resting(sym)
+
+    # -- the walk ------------------------------------------------------------------------
+
+    def _walk(self, sym: Symbol) -> None:
+        rng = self._rng
+        ticks = rng.choice((-2, -1, -1, 0, 0, 0, 1, 1, 2))
+        price = sym.move(sym.price, ticks)
+        if sym.domestic:
+            price = min(max(price, sym.lower), sym.upper)
+        else:
+            price = min(max(price, sym.floor_to_grid(sym.base * Decimal("0.7"))), sym.base * 2)
+        sym.price = price
+        # Several prints in one tick go out as one multi-record frame (§7.3).
+        count = 1 + (rng.random() < 0.35) + (rng.random() < 0.15)
+        now = self.clock.now()
+        side = "1" if ticks > 0 else "5" if ticks < 0 else rng.choice("15")
+        trades = [Trade(now, price, rng.randint(1, 300), side) for _ in range(count)]
+        self._print(sym, trades)
+        self._rebuild_book(sym)
+        self._emit(MarketEvent("book", sym))
+
+    def _print(self, sym: Symbol, trades: list[Trade]) -> None:
+        """Put trades on the tape: OHLC, volume, minute bars; announce them."""
+        for t in trades:
+            if t.price > sym.high:
+                sym.high, sym.high_time = t.price, t.time
+            if t.price < sym.low:
+                sym.low, sym.low_time = t.price, t.time
+            sym.volume += t.qty
+            sym.value += t.price * t.qty
+            if t.side == "1":
+                sym.buy_count += 1
+                sym.buy_qty += t.qty
+            else:
+                sym.sell_count += 1
+                sym.sell_qty += t.qty
+            minute = t.time.replace(second=0, microsecond=0)
+            bar = sym.minutes[-1] if sym.minutes else None
+            if bar is None or bar.start < minute:
+                sym.minutes.append(
+                    MinuteBar(minute, t.price, t.price, t.price, t.price, 0, Decimal(0))
+                )
+                bar = sym.minutes[-1]
+            bar.high = max(bar.high, t.price)
+            bar.low = min(bar.low, t.price)
+            bar.close = t.price
+            bar.volume += t.qty
+            bar.value = sym.value
+        self._emit(MarketEvent("trades", sym, trades=tuple(trades)))
+
+    def _rebuild_book(self, sym: Symbol) -> None:
+        """Ten levels each side: bids from the last price down, asks from one tick above."""
+
+        def qty() -> int:
+            if sym.liquidity is not None:
+                return sym.liquidity
+            if self._rng.random() < 0.1:
+                return self._rng.randint(1, 20)  # a thin level, so big orders fill partially
+            return self._rng.randint(50, 3000) if sym.domestic else self._rng.randint(10, 800)
+
+        top = sym.upper if sym.domestic else sym.base * 2
+        bottom = sym.lower if sym.domestic else sym.tick(sym.base)
+        asks, bids = [], []
+        price = sym.move(sym.price, 1)
+        while len(asks) < BOOK_DEPTH and price <= top:
+            asks.append(Level(price, qty()))
+            price = sym.move(price, 1)
+        price = sym.price
+        while len(bids) < BOOK_DEPTH and price >= bottom:
+            bids.append(Level(price, qty()))
+            price = sym.move(price, -1)
+        sym.asks, sym.bids = asks, bids
+
+    # -- orders --------------------------------------------------------------------------
+
+    def _next_odno(self, env: str) -> str:
+        self._order_seq[env] += 1
+        return f"{self._order_seq[env]:010d}"
+
+    @staticmethod
+    def orgno(env: str) -> str:
+        """KRX_FWDG_ORD_ORGNO: paper `00950` as captured (§3.3); real is a branch number."""
+        return "00950" if env == "paper" else "91252"
+
+    def submit_order(
+        self, ledger: Ledger, code: str, side: str, ord_dvsn: str, qty: int, price: Decimal
+    ) -> Order:
+        """Validate, accept and match a new order; raise Rejected with a reason key."""
+        with self.lock:
+            sym = self.symbols.get(code)
+            if sym is None:
+                raise Rejected("symbol")
+            env = ledger.account.env
+            order = Order(
+                odno="",
+                orgno=self.orgno(env),
+                env=env,
+                symbol=sym,
+                side=side,
+                ord_dvsn=ord_dvsn,
+                qty=qty,
+                price=price,
+                limit=price,
+                time=self.clock.now(),
+            )
+            try:
+                order.limit = self._validate(ledger, order)
+            except Rejected:
+                order.odno = self._next_odno(env)
+                order.rejected = max(qty, 0)
+                self._emit(MarketEvent("notice", sym, ledger=ledger, order=order, notice="reject"))
+                raise
+            order.odno = self._next_odno(env)
+            ledger.orders[order.odno] = order
+            ledger.holdings.setdefault(code, Holding(sym))
+            self._emit(MarketEvent("notice", sym, ledger=ledger, order=order, notice="accept"))
+            self._match(ledger, order)
+            self._finish_immediate(ledger, order)
+            return order
+
+    def _validate(self, ledger: Ledger, order: Order) -> Decimal:
+        """Return the engine limit for the order, or raise Rejected."""
+        sym, env = order.symbol, order.env
+        if order.qty <= 0:
+            raise Rejected("qty")
+        if sym.domestic:
+            allowed = PAPER_ORD_DVSN if env == "paper" else REAL_ORD_DVSN
+            if order.ord_dvsn not in allowed:
+                raise Rejected("ord_dvsn")
+            if order.ord_dvsn in MARKET_LIKE:
+                limit = sym.upper if order.side == BUY else sym.lower
+            elif order.ord_dvsn == BEST_LIMIT:
+                best = sym.asks if order.side == BUY else sym.bids
+                limit = best[0].price if best else sym.price
+            elif order.ord_dvsn == TOP_PRIORITY:
+                same = sym.bids if order.side == BUY else sym.asks
+                limit = same[0].price if same else sym.price
+            else:
+                limit = order.price
+                if limit > sym.upper:
+                    raise Rejected("price_upper")
+                if limit < sym.lower:
+                    raise Rejected("price_lower")
+                if not sym.on_grid(limit):
+                    raise Rejected("price_tick")
+        else:
+            allowed = US_BUY_ORD_DVSN if order.side == BUY else US_SELL_ORD_DVSN
+            if env == "paper":
+                allowed = frozenset({"00"})
+            if order.ord_dvsn not in allowed:
+                raise Rejected("ord_dvsn")
+            if order.ord_dvsn in US_MARKET_LIKE:
+                limit = sym.tick(sym.base)
+            else:
+                limit = order.price
+                if limit <= 0 or limit != limit.quantize(sym.tick(limit)):
+                    raise Rejected("price_tick")
+        if order.side == BUY:
+            if order.qty * limit > ledger.buying_power(sym.currency):
+                raise Rejected("cash")
+        elif order.qty > ledger.sellable(sym.code):
+            raise Rejected("holdings")
+        return limit
+
+    def _finish_immediate(self, ledger: Ledger, order: Order) -> None:
+        """IOC/FOK-style orders never rest: cancel what did not fill at once."""
+        if order.ord_dvsn in (IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET) and order.remaining:
+            order.cancelled += order.remaining
+            self._emit(
+                MarketEvent("notice", order.symbol, ledger=ledger, order=order, notice="cancel")
+            )
+
+    def revise_or_cancel(
+        self,
+        ledger: Ledger,
+        orgn_odno: str,
+        kind: str,
+        ord_dvsn: str,
+        qty: int,
+        price: Decimal,
+        all_qty: bool,
+    ) -> Order:
+        """Revise (`01`) or cancel (`02`) what is left of an open order; a new ODNO results."""
+        with self.lock:
+            original = ledger.orders.get(orgn_odno.lstrip("0").zfill(10))
+            if original is None or original.kind == "02":
+                raise Rejected("no_order")
+            left = original.remaining
+            if left <= 0:
+                raise Rejected("nothing_left")
+            take = left if all_qty else qty
+            if take <= 0:
+                raise Rejected("qty")
+            if take > left:
+                raise Rejected("nothing_left")
+            env, sym = original.env, original.symbol
+            row = Order(
+                odno="",
+                orgno=original.orgno,
+                env=env,
+                symbol=sym,
+                side=original.side,
+                ord_dvsn=ord_dvsn if kind == "01" else original.ord_dvsn,
+                qty=take,
+                price=price if kind == "01" else original.price,
+                limit=original.limit,
+                time=self.clock.now(),
+                kind=kind,
+                orgn_odno=original.odno,
+            )
+            if kind == "01":
+                original.cancelled += take  # taken away first, so it frees its reservation
+                try:
+                    row.limit = self._validate(ledger, row)
+                except Rejected:
+                    original.cancelled -= take
+                    raise
+            else:
+                original.cancelled += take
+            row.odno = self._next_odno(env)
+            ledger.orders[row.odno] = row
+            notice = "revise" if kind == "01" else "cancel"
+            self._emit(MarketEvent("notice", sym, ledger=ledger, order=row, notice=notice))
+            if kind == "01":
+                self._match(ledger, row)
+            return row
+
+    def open_orders(self, ledger: Ledger) -> list[Order]:
+        with self.lock:
+            return [o for o in ledger.orders.values() if o.is_open]
+
+    # -- matching ------------------------------------------------------------------------
+
+    def _match_resting(self, sym: Symbol) -> None:
+        for ledger in self.ledgers.values():
+            for order in list(ledger.orders.values()):
+                if order.symbol is sym and order.is_open:
+                    self._match(ledger, order)
+
+    def _match(self, ledger: Ledger, order: Order) -> None:
+        """Fill against the opposite book up to the limit, level by level."""
+        sym = order.symbol
+        levels = sym.asks if order.side == BUY else sym.bids
+        prints: list[Trade] = []
+        for level in levels:
+            if not order.remaining:
+                break
+            crosses = (
+                level.price <= order.limit if order.side == BUY else level.price >= order.limit
+            )
+            if not crosses:
+                break
+            qty = min(order.remaining, level.qty)
+            if qty <= 0:
+                continue
+            level.qty -= qty
+            fill = Fill(self.clock.now(), qty, level.price)
+            order.fills.append(fill)
+            self._settle(ledger, order, fill)
+            prints.append(Trade(fill.time, fill.price, qty, "1" if order.side == BUY else "5"))
+            self._emit(
+                MarketEvent("notice", sym, ledger=ledger, order=order, notice="fill", fill=fill)
+            )
+        if prints:
+            sym.price = prints[-1].price
+            self._print(sym, prints)
+            self._emit(MarketEvent("book", sym))
+
+    def _settle(self, ledger: Ledger, order: Order, fill: Fill) -> None:
+        sym = order.symbol
+        holding = ledger.holdings.setdefault(sym.code, Holding(sym))
+        amount = fill.price * fill.qty
+        if order.side == BUY:
+            total = holding.avg * holding.qty + amount
+            holding.qty += fill.qty
+            holding.avg = total / holding.qty
+            holding.buy_qty_today += fill.qty
+            ledger.cash[sym.currency] -= amount
+            ledger.bought[sym.currency] += amount
+        else:
+            ledger.realized[sym.currency] += (fill.price - holding.avg) * fill.qty
+            holding.qty -= fill.qty
+            holding.sell_qty_today += fill.qty
+            if holding.qty == 0:
+                holding.avg = Decimal(0)
+            ledger.cash[sym.currency] += amount
+            ledger.sold[sym.currency] += amount
