@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = _("Accounts and KIS credentials")
+
+    def ready(self):
+        from accounts import signals  # noqa: F401 - connects the audit receivers

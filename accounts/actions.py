@@ -1,0 +1,313 @@
+"""The only writers of credentials: views, commands and tests all call these.
+
+Actions take typed values, never a request; the client IP for the audit trail is passed
+explicitly.
+"""
+
+from __future__ import annotations
+
+from base64 import b32encode
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import qrcode
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from qrcode.image.svg import SvgPathImage
+
+from accounts import audit
+from accounts.kis import open_client
+from accounts.models import AuditEvent, Credential, KisToken
+from accounts.secrets import SecretUnavailable
+from kisweb.kis import InvalidCredential, KisError, TokenIssueTooSoon, UpstreamUnavailable
+
+Action = AuditEvent.Action
+
+
+class SecondFactorRequired(Exception):
+    """Real-money credentials need a second factor in this session
+    (``KISWEB_REQUIRE_2FA_FOR_REAL``)."""
+
+
+class CredentialDisabled(Exception):
+    """The credential is switched off; it is neither selected nor used."""
+
+
+@dataclass(frozen=True)
+class CredentialInput:
+    """What a person typed into the credential form, cleaned. ``app_secret`` is ``""``
+    on edit when the stored one is kept."""
+
+    label: str
+    environment: str
+    app_key: str
+    app_secret: str
+    account_number: str
+    product_code: str
+    hts_id: str
+    is_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of ``verify_credential`` in plain words."""
+
+    ok: bool
+    message: str
+    issued: bool = False
+    expires_at: datetime | None = None
+
+
+def ensure_may_use(user, credential: Credential) -> None:
+    """Raise unless ``user`` may use ``credential`` now: it must be enabled, and a
+    real-money one needs a verified second factor when the site requires it. Other apps
+    call this before placing orders."""
+    if not credential.is_enabled:
+        raise CredentialDisabled
+    if credential.is_real and settings.KISWEB_REQUIRE_2FA_FOR_REAL:
+        is_verified = getattr(user, "is_verified", None)
+        if not (callable(is_verified) and is_verified()):
+            raise SecondFactorRequired
+
+
+def create_credential(owner, data: CredentialInput, *, ip: str | None = None) -> Credential:
+    """Store a new credential (secret sealed). The first one a person adds is selected."""
+    with transaction.atomic():
+        credential = Credential(
+            owner=owner,
+            label=data.label,
+            environment=data.environment,
+            app_key=data.app_key,
+            account_number=data.account_number,
+            product_code=data.product_code,
+            hts_id=data.hts_id,
+            is_enabled=data.is_enabled,
+        )
+        credential.set_app_secret(data.app_secret)
+        credential.is_selected = data.is_enabled and not (
+            Credential.objects.owned_by(owner).filter(is_selected=True).exists()
+        )
+        credential.save()
+        audit.record(
+            owner, Action.CREDENTIAL_CREATED, credential, ip=ip, environment=data.environment
+        )
+    return credential
+
+
+def update_credential(
+    owner, credential: Credential, data: CredentialInput, *, ip: str | None = None
+) -> list[str]:
+    """Apply an edit; returns the names of the fields that changed. A blank secret keeps
+    the stored one. A new app key or environment drops the tokens issued for the old."""
+    fields = ("label", "environment", "app_key", "account_number", "product_code", "hts_id")
+    changed = [name for name in fields if getattr(credential, name) != getattr(data, name)]
+    if credential.is_enabled != data.is_enabled:
+        changed.append("is_enabled")
+    for name in changed:
+        setattr(credential, name, getattr(data, name))
+    if data.app_secret:
+        credential.set_app_secret(data.app_secret)
+        changed.append("app_secret")
+    if not changed:
+        return []
+    if not credential.is_enabled:
+        credential.is_selected = False
+    with transaction.atomic():
+        credential.save()
+        if {"app_key", "environment"} & set(changed):
+            KisToken.objects.filter(credential=credential).delete()
+        audit.record(owner, Action.CREDENTIAL_CHANGED, credential, ip=ip, fields=changed)
+    return changed
+
+
+def delete_credential(owner, credential: Credential, *, ip: str | None = None) -> None:
+    """Delete a credential and its tokens; the audit trail keeps its label."""
+    with transaction.atomic():
+        audit.record(owner, Action.CREDENTIAL_DELETED, credential, ip=ip)
+        credential.delete()
+
+
+def select_credential(user, credential: Credential, *, ip: str | None = None) -> None:
+    """Make ``credential`` the one the top bar shows. A change between paper and real
+    money is recorded as an environment switch."""
+    ensure_may_use(user, credential)
+    with transaction.atomic():
+        previous = (
+            Credential.objects.owned_by(user).select_for_update().filter(is_selected=True).first()
+        )
+        if previous is not None and previous.pk == credential.pk:
+            return
+        Credential.objects.owned_by(user).filter(is_selected=True).update(is_selected=False)
+        Credential.objects.filter(pk=credential.pk).update(is_selected=True)
+        credential.is_selected = True
+        if previous is not None and previous.environment != credential.environment:
+            audit.record(
+                user,
+                Action.ENVIRONMENT_SWITCHED,
+                credential,
+                ip=ip,
+                environment_from=previous.environment,
+                environment_to=credential.environment,
+            )
+        else:
+            audit.record(user, Action.CREDENTIAL_SELECTED, credential, ip=ip)
+
+
+def verify_credential(user, credential: Credential, *, ip: str | None = None) -> VerifyResult:
+    """Ask KIS for an access token with this credential (or reuse the stored one) and say
+    what happened in plain words. Raises ``SecondFactorRequired``/``CredentialDisabled``
+    from ``ensure_may_use``; every KIS answer becomes a ``VerifyResult``."""
+    ensure_may_use(user, credential)
+    stored = KisToken.objects.filter(credential=credential, kind=KisToken.Kind.ACCESS).first()
+    try:
+        token = async_to_sync(_ensure_token)(credential)
+    except SecretUnavailable:
+        result = VerifyResult(
+            ok=False,
+            message=_(
+                "The stored app secret cannot be opened: the key that encrypted it is no "
+                "longer configured. Enter the app secret again."
+            ),
+        )
+    except KisError as error:
+        result = VerifyResult(ok=False, message=explain_kis_error(error, credential))
+    else:
+        issued = stored is None or stored.issued_at != token.issued_at
+        expires = formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT")
+        if issued:
+            message = _(
+                "KIS accepted this credential and issued an access token valid until %(expires)s."
+            )
+        else:
+            message = _(
+                "KIS accepted this credential. The stored access token is valid until "
+                "%(expires)s, so no new token was issued."
+            )
+        result = VerifyResult(
+            ok=True,
+            message=message % {"expires": expires},
+            issued=issued,
+            expires_at=token.expires_at,
+        )
+    if result.ok:
+        credential.verified_at = timezone.now()
+        credential.save(update_fields=["verified_at"])
+        audit.record(user, Action.CREDENTIAL_VERIFIED, credential, ip=ip, issued=result.issued)
+    else:
+        audit.record(user, Action.CREDENTIAL_VERIFY_FAILED, credential, ip=ip)
+    return result
+
+
+async def _ensure_token(credential: Credential):
+    # Two attempts: a host that is down is reported within a second, not after retries.
+    async with open_client(credential, read_attempts=2, timeout_s=10.0) as client:
+        return await client.ensure_token()
+
+
+def explain_kis_error(error: KisError, credential: Credential) -> str:
+    """A KIS failure as a sentence for the person who owns the credential."""
+    if error.code == "EGW00103":
+        return _(
+            "KIS did not accept the app key (EGW00103). Check that it was copied whole and "
+            "that it is a key for %(environment)s."
+        ) % {"environment": credential.get_environment_display()}
+    if error.code == "EGW00105":
+        return _(
+            "KIS did not accept the app secret (EGW00105). Enter the app secret again, "
+            "copied whole."
+        )
+    if error.code == "EGW02004":
+        return _(
+            "This app key belongs to the other environment (EGW02004): paper-trading keys "
+            "work only for paper trading, real-money keys only for real money."
+        )
+    if isinstance(error, TokenIssueTooSoon):
+        return _(
+            "KIS issues at most one access token a minute per app key (EGW00133). "
+            "Try again in %(seconds)d seconds."
+        ) % {"seconds": max(1, round(error.retry_after_s))}
+    if isinstance(error, InvalidCredential):
+        return _("KIS did not accept this app key and secret (%(code)s).") % {"code": error.code}
+    if isinstance(error, UpstreamUnavailable) and error.code == "NETWORK":
+        host = urlsplit(settings.KISWEB_KIS_ENDPOINTS[credential.environment]["rest"]).netloc
+        return _(
+            "KIS could not be reached at %(host)s. Check the network connection and try "
+            "again later."
+        ) % {"host": host}
+    return _("KIS refused the request: %(message)s (%(code)s).") % {
+        "message": error.message,
+        "code": error.code,
+    }
+
+
+# ---------------------------------------------------------------- two-factor sign-in
+
+
+def pending_totp_device(user) -> TOTPDevice:
+    """The authenticator being set up: an unconfirmed TOTP device, made on first use."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+
+
+def has_two_factor(user) -> bool:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def check_totp(user, code: str, *, confirmed: bool = True) -> TOTPDevice | None:
+    """The user's device that accepts ``code`` (throttled and replay-proof, as django-otp
+    does it), or None."""
+    for device in TOTPDevice.objects.devices_for_user(user, confirmed=confirmed):
+        allowed, _reason = device.verify_is_allowed()
+        if allowed and device.verify_token(code):
+            return device
+    return None
+
+
+def confirm_totp_device(user, code: str, *, ip: str | None = None) -> TOTPDevice | None:
+    """Turn two-factor sign-in on once the pending device shows a right code."""
+    device = check_totp(user, code, confirmed=False)
+    if device is None:
+        return None
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.devices_for_user(user, confirmed=True).exclude(pk=device.pk).delete()
+        audit.record(user, Action.TWO_FACTOR_ENABLED, ip=ip)
+    return device
+
+
+def disable_two_factor(user, code: str, *, ip: str | None = None) -> bool:
+    """Turn two-factor sign-in off; a current code is required."""
+    if check_totp(user, code) is None:
+        return False
+    with transaction.atomic():
+        TOTPDevice.objects.devices_for_user(user, confirmed=None).delete()
+        audit.record(user, Action.TWO_FACTOR_DISABLED, ip=ip)
+    return True
+
+
+def totp_qr_svg(device: TOTPDevice) -> str:
+    """The device's ``otpauth://`` URL as an inline SVG QR code (no script, no request)."""
+    image = qrcode.make(device.config_url, image_factory=SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode").split("?>", 1)[-1].strip()
+
+
+def totp_manual_key(device: TOTPDevice) -> str:
+    """The device key in base32, as authenticator apps take it when typed by hand."""
+    return b32encode(device.bin_key).decode().rstrip("=")
+
+
+def sign_up(username: str, email: str, password: str, *, ip: str | None = None):
+    """Open sign-up (``KISWEB_SIGNUP_OPEN``): a new ordinary user."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=username, email=email, password=password
+        )
+        audit.record(user, Action.SIGNED_UP, user, ip=ip)
+    return user

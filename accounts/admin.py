@@ -1,0 +1,187 @@
+"""Admin for staff: users (with a sign-in unlock), credentials and tokens without their
+secrets, and the audit trail read-only."""
+
+from axes.utils import reset as axes_reset
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuditEvent, Credential, KisToken
+
+User = get_user_model()
+
+
+@admin.action(description=_("Unlock sign-in (clear failed attempts)"))
+def unlock_sign_in(modeladmin, request, queryset):
+    cleared = sum(axes_reset(username=user.get_username()) for user in queryset)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "Cleared %(count)d failed sign-in record.",
+            "Cleared %(count)d failed sign-in records.",
+            cleared,
+        )
+        % {"count": cleared},
+        messages.SUCCESS,
+    )
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class KiswebUserAdmin(UserAdmin):
+    actions = (unlock_sign_in,)
+
+
+# django-otp's own admin shows and edits the TOTP seed; staff only need to see and remove
+# a device (for someone who lost their phone).
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class KisTokenInline(admin.TabularInline):
+    model = KisToken
+    fields = ("kind", "issued_at", "expires_at", "is_valid")
+    readonly_fields = fields
+    extra = 0
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description=_("valid"))
+    def is_valid(self, token):
+        return token.is_valid
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """Credentials are added by their owners (only they know the secret). Staff can
+    rename, disable or delete; the app key shows masked and the secret never."""
+
+    list_display = (
+        "label",
+        "owner",
+        "environment",
+        "account_display",
+        "app_key_masked",
+        "is_enabled",
+        "is_selected",
+        "verified_at",
+    )
+    list_filter = ("environment", "is_enabled")
+    search_fields = ("label", "owner__username", "account_number")
+    fields = (
+        "owner",
+        "label",
+        "environment",
+        "account_display",
+        "app_key_masked",
+        "secret_status",
+        "hts_id",
+        "is_enabled",
+        "is_selected",
+        "verified_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "owner",
+        "environment",
+        "account_display",
+        "app_key_masked",
+        "secret_status",
+        "is_selected",
+        "verified_at",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (KisTokenInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("account number"))
+    def account_display(self, credential):
+        return credential.account_display
+
+    @admin.display(description=_("app key"))
+    def app_key_masked(self, credential):
+        return credential.app_key_masked
+
+    @admin.display(description=_("app secret"))
+    def secret_status(self, credential):
+        return _("stored encrypted, never shown")
+
+
+@admin.register(KisToken)
+class KisTokenAdmin(admin.ModelAdmin):
+    """Token status: when issued and until when, never the token. Deleting one makes
+    the next call issue a new token."""
+
+    list_display = ("credential", "kind", "issued_at", "expires_at", "is_valid")
+    list_filter = ("kind",)
+    search_fields = ("credential__label", "credential__owner__username")
+    fields = ("credential", "kind", "issued_at", "expires_at", "updated_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description=_("valid"))
+    def is_valid(self, token):
+        return token.is_valid
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes an event."""
+
+    list_display = ("created_at", "actor_name", "action", "target_repr", "ip_address")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "target_repr", "ip_address")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "ip_address",
+        "detail",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

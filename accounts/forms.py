@@ -1,0 +1,167 @@
+"""Forms: they parse and validate; ``accounts.actions`` writes."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.actions import CredentialInput
+from accounts.models import Credential
+
+# REFERENCE.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
+# same). A wrong length is almost always a copy-paste accident, so it is refused here.
+APP_KEY_LENGTH = 36
+APP_SECRET_LENGTH = 180
+ACCOUNT_NUMBER = re.compile(r"^(\d{8})-?(\d{2})$")
+HTS_ID = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
+
+
+def _no_whitespace(value: str, length: int, what: str) -> str:
+    if not value or any(character.isspace() for character in value):
+        raise forms.ValidationError(
+            _("Enter the %(what)s without spaces or line breaks."), params={"what": what}
+        )
+    if len(value) != length:
+        raise forms.ValidationError(
+            _("A KIS %(what)s is %(length)d characters long; this one has %(actual)d."),
+            params={"what": what, "length": length, "actual": len(value)},
+        )
+    return value
+
+
+class CredentialForm(forms.Form):
+    """Add or edit a KIS credential. On edit a blank app secret keeps the stored one."""
+
+    label = forms.CharField(
+        label=_("Label"),
+        max_length=60,
+        help_text=_("A name you recognise, e.g. “Main account”."),
+    )
+    environment = forms.ChoiceField(
+        label=_("Environment"),
+        choices=Credential.Environment.choices,
+        initial=Credential.Environment.PAPER,
+        widget=forms.RadioSelect,
+    )
+    app_key = forms.CharField(label=_("App key"), max_length=64, strip=True)
+    app_secret = forms.CharField(
+        label=_("App secret"),
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    account_number = forms.CharField(
+        label=_("Account number"),
+        max_length=11,
+        help_text=_("8 digits, a hyphen and the 2-digit product code, e.g. 12345678-01."),
+    )
+    hts_id = forms.CharField(label=_("HTS ID"), max_length=20)
+    is_enabled = forms.BooleanField(
+        label=_("Enabled"),
+        required=False,
+        initial=True,
+        help_text=_("A disabled credential is kept but never used."),
+    )
+
+    def __init__(self, *args, owner, instance: Credential | None = None, **kwargs):
+        self.owner = owner
+        self.instance = instance
+        if instance is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "label": instance.label,
+                    "environment": instance.environment,
+                    "app_key": instance.app_key,
+                    "account_number": instance.account_display,
+                    "hts_id": instance.hts_id,
+                    "is_enabled": instance.is_enabled,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if instance is None:
+            del self.fields["is_enabled"]
+        else:
+            self.fields["app_secret"].required = False
+            self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
+
+    def clean_label(self) -> str:
+        label = self.cleaned_data["label"]
+        taken = Credential.objects.owned_by(self.owner).filter(label=label)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("You already have a credential with this label."))
+        return label
+
+    def clean_app_key(self) -> str:
+        return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, _("app key"))
+
+    def clean_app_secret(self) -> str:
+        secret = self.cleaned_data["app_secret"]
+        if not secret and self.instance is not None:
+            return ""
+        return _no_whitespace(secret, APP_SECRET_LENGTH, _("app secret"))
+
+    def clean_account_number(self) -> str:
+        match = ACCOUNT_NUMBER.match(self.cleaned_data["account_number"].strip())
+        if match is None:
+            raise forms.ValidationError(
+                _(
+                    "Enter the account number as 8 digits, a hyphen and the 2-digit "
+                    "product code, e.g. 12345678-01."
+                )
+            )
+        return f"{match[1]}-{match[2]}"
+
+    def clean_hts_id(self) -> str:
+        hts_id = self.cleaned_data["hts_id"].strip()
+        if not HTS_ID.match(hts_id):
+            raise forms.ValidationError(
+                _("Enter your HTS ID: letters, digits, “.”, “_” or “-”, at most 20.")
+            )
+        return hts_id
+
+    def credential_input(self) -> CredentialInput:
+        data = self.cleaned_data
+        account, product = data["account_number"].split("-")
+        return CredentialInput(
+            label=data["label"],
+            environment=data["environment"],
+            app_key=data["app_key"],
+            app_secret=data["app_secret"],
+            account_number=account,
+            product_code=product,
+            hts_id=data["hts_id"],
+            is_enabled=data.get("is_enabled", True),
+        )
+
+
+class SelectCredentialForm(forms.Form):
+    """The top bar's switcher: which of my credentials to use."""
+
+    credential = forms.UUIDField()
+    next = forms.CharField(required=False)
+
+
+class OtpForm(forms.Form):
+    """A six-digit code from the authenticator app."""
+
+    otp_token = forms.RegexField(
+        label=_("Code"),
+        regex=r"^\d{6}$",
+        max_length=6,
+        error_messages={"invalid": _("Enter the 6-digit code from your authenticator app.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class SignUpForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
