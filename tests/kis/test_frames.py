@@ -1,0 +1,245 @@
+"""The realtime frame parser (REFERENCE.md §7.3–§7.8): layouts, multi-record frames,
+notice decryption, schema drift and malformed frames; property tests with hypothesis."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+from datetime import time
+from decimal import Decimal
+
+import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kisweb.kis import Side
+from kisweb.kis.realtime import (
+    ExecutionNotice,
+    FrameParser,
+    MalformedFrame,
+    NoticeAction,
+    OrderBook,
+    Trade,
+    decrypt_payload,
+)
+
+NOTICE_KEY = "abcdefghijklmnopqrstuvwxyzabcdef"  # 32 ASCII letters, as KIS sends (§7.2)
+NOTICE_IV = "0123456789abcdef"
+
+
+def trade_record(symbol="005930", price=71500, qty=10, volume=1234567, hhmmss="093015"):
+    fields = ["0"] * 46
+    fields[0], fields[1], fields[2] = symbol, hhmmss, str(price)
+    fields[4], fields[5] = "-500", "-0.69"
+    fields[7], fields[8], fields[9] = "71000", "72000", "70900"
+    fields[10], fields[11] = str(price + 100), str(price)
+    fields[12], fields[13] = str(qty), str(volume)
+    fields[44] = ""  # MRKT_TRTM_CLS_CODE is often empty
+    return fields
+
+
+def book_record(symbol="005930", length=62):
+    fields = ["0"] * length
+    fields[0], fields[1], fields[2] = symbol, "093016", "0"
+    for i in range(10):
+        fields[3 + i] = str(71600 + 100 * i)  # asks, best first
+        fields[13 + i] = str(71500 - 100 * i)  # bids, best first
+        fields[23 + i] = str(100 + i)
+        fields[33 + i] = str(200 + i)
+    fields[43], fields[44] = "1045", "2045"
+    return fields
+
+
+def notice_record(length=26):
+    fields = [""] * length
+    fields[0:17] = [
+        "demo", "50000001", "0000012345", "", "02", "0", "00", "0", "005930",
+        "10", "71500", "093017", "0", "2", "2", "00950", "10",
+    ]  # fmt: skip
+    if length >= 26:
+        fields[17], fields[24], fields[25] = "홍길동", "삼성전자", "71500"
+    else:
+        fields[17], fields[21], fields[22] = "홍길동", "삼성전자", "71500"
+    return fields
+
+
+def frame(tr_id, records, enc="0"):
+    payload = "^".join(field for record in records for field in record)
+    return f"{enc}|{tr_id}|{len(records):03d}|{payload}"
+
+
+def encrypt(plain: str, key=NOTICE_KEY, iv=NOTICE_IV) -> str:
+    padder = padding.PKCS7(128).padder()
+    data = padder.update(plain.encode()) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(iv.encode())).encryptor()
+    return base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode()
+
+
+def test_a_trade_frame_becomes_a_typed_trade():
+    [trade] = FrameParser().parse(frame("H0STCNT0", [trade_record()]))
+    assert trade == Trade(
+        tr_id="H0STCNT0",
+        key="005930",
+        symbol="005930",
+        time=time(9, 30, 15),
+        price=Decimal("71500"),
+        change=Decimal("-500"),
+        change_rate=Decimal("-0.69"),
+        quantity=10,
+        volume=1234567,
+        open=Decimal("71000"),
+        high=Decimal("72000"),
+        low=Decimal("70900"),
+        best_ask=Decimal("71600"),
+        best_bid=Decimal("71500"),
+    )
+
+
+def test_a_multi_record_frame_is_split_by_the_field_count():
+    records = [trade_record(price=71500 + 100 * i, qty=i + 1) for i in range(4)]
+    trades = FrameParser().parse(frame("H0STCNT0", records))
+    assert [(t.price, t.quantity) for t in trades] == [
+        (Decimal(71500 + 100 * i), i + 1) for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("length", [59, 62])
+def test_order_books_of_59_and_62_fields_parse_alike(length):
+    [book] = FrameParser().parse(frame("H0STASP0", [book_record(length=length)]))
+    assert isinstance(book, OrderBook)
+    assert book.ask_prices[0] == Decimal("71600") and book.bid_prices[0] == Decimal("71500")
+    assert book.ask_quantities == tuple(range(100, 110))
+    assert book.bid_quantities == tuple(range(200, 210))
+    assert (book.total_ask_quantity, book.total_bid_quantity) == (1045, 2045)
+    assert book.asks[9].price == Decimal("72500")
+
+
+def test_a_two_record_book_frame_of_124_fields_is_read_as_two_62s():
+    """§7.8: prefer 62 over 59 when the total divides by 62."""
+    books = FrameParser().parse(frame("H0STASP0", [book_record("005930"), book_record("000660")]))
+    assert [b.symbol for b in books] == ["005930", "000660"]
+
+
+@pytest.mark.parametrize("length", [26, 23])
+def test_an_encrypted_notice_is_decrypted_with_the_ack_key(length):
+    parser = FrameParser()
+    parser.set_notice_key("H0STCNI9", NOTICE_KEY, NOTICE_IV)
+    payload = encrypt("^".join(notice_record(length)))
+    [notice] = parser.parse(f"1|H0STCNI9|001|{payload}")
+    assert notice == ExecutionNotice(
+        tr_id="H0STCNI9",
+        hts_id="demo",
+        account_no="50000001",
+        order_no="0000012345",
+        original_order_no="",
+        branch_no="00950",
+        side=Side.BUY,
+        action=NoticeAction.ORDER,
+        symbol="005930",
+        symbol_name="삼성전자",
+        is_fill=True,
+        rejected=False,
+        quantity=10,
+        price=Decimal("71500"),
+        order_quantity=10,
+        order_price=Decimal("71500"),
+        time=time(9, 30, 17),
+    )
+
+
+def test_an_encrypted_frame_before_its_key_is_malformed():
+    payload = encrypt("^".join(notice_record()))
+    with pytest.raises(MalformedFrame):
+        FrameParser().parse(f"1|H0STCNI9|001|{payload}")
+
+
+def test_decryption_uses_the_key_as_ascii_not_hex():
+    assert decrypt_payload(encrypt("가^나"), NOTICE_KEY, NOTICE_IV) == "가^나"
+    with pytest.raises(MalformedFrame):
+        decrypt_payload(encrypt("가^나"), "b" * 32, NOTICE_IV)
+
+
+def test_extra_trailing_fields_parse_and_the_drift_is_logged_once(caplog):
+    parser = FrameParser()
+    drifted = [[*trade_record(), "X", "Y"], [*trade_record(price=71600), "X", "Y"]]
+    with caplog.at_level(logging.WARNING, logger="kisweb.kis.realtime.frames"):
+        first = parser.parse(frame("H0STCNT0", drifted))
+        second = parser.parse(frame("H0STCNT0", drifted))
+    assert [t.price for t in first + second] == [Decimal(71500), Decimal(71600)] * 2
+    drift_lines = [r for r in caplog.records if "H0STCNT0 records carry 48 fields" in r.message]
+    assert len(drift_lines) == 1
+
+
+def test_a_us_trade_and_a_us_book_parse():
+    trade_fields = ["DNASAAPL", "AAPL", "4", "20260709", "20260709", "101500", "20260709",
+                    "231500", "190.0000", "192.0000", "189.5000", "191.2500", "2", "1.2500",
+                    "+0.66", "191.2400", "191.2600", "300", "200", "5", "123456", "23600000.00",
+                    "600", "700", "116.67", "1"]  # fmt: skip
+    [trade] = FrameParser().parse(frame("HDFSCNT0", [trade_fields]))
+    assert (trade.key, trade.symbol, trade.price, trade.change_rate) == (
+        "DNASAAPL", "AAPL", Decimal("191.2500"), Decimal("0.66"),
+    )  # fmt: skip
+    assert (trade.best_bid, trade.best_ask, trade.quantity) == (
+        Decimal("191.2400"), Decimal("191.2600"), 5,
+    )  # fmt: skip
+    book_fields = ["DNASAAPL", "AAPL", "4", "20260709", "101500", "20260709", "231500", "900",
+                   "800", "0", "0", "191.2400", "191.2600", "300", "200", "0", "0"]  # fmt: skip
+    [book] = FrameParser().parse(frame("HDFSASP0", [book_fields]))
+    assert book.bid_prices == (Decimal("191.2400"),) and book.ask_quantities == (200,)
+    assert (book.total_bid_quantity, book.total_ask_quantity) == (900, 800)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "0|H0STCNT0|001",  # no payload (the simulator's malformed frame)
+        "0|H0STCNT0|001|005930^093015",  # too few fields
+        "0|H0STCNT0|002|" + "^".join(trade_record()),  # count does not divide
+        "0|H0STCNT0|abc|" + "^".join(trade_record()),
+        "0|H0XXXXX0|001|1^2^3",  # unknown TR
+        "2|H0STCNT0|001|" + "^".join(trade_record()),  # bad encryption flag
+        "0|H0STCNT0|001|" + "^".join(trade_record(qty="1O")),  # a letter O in a quantity
+    ],
+)
+def test_malformed_frames_raise_malformed_frame(bad):
+    with pytest.raises(MalformedFrame):
+        FrameParser().parse(bad)
+
+
+# -- properties -----------------------------------------------------------------------------
+
+prices = st.integers(min_value=1, max_value=5_000_000)
+quantities = st.integers(min_value=0, max_value=10**12)
+
+
+@given(st.lists(st.tuples(prices, quantities, quantities), min_size=1, max_size=30))
+def test_any_trade_frame_round_trips(rows):
+    records = [trade_record(price=p, qty=q, volume=v) for p, q, v in rows]
+    trades = FrameParser().parse(frame("H0STCNT0", records))
+    assert [(t.price, t.quantity, t.volume) for t in trades] == [
+        (Decimal(p), q, v) for p, q, v in rows
+    ]
+
+
+@given(st.integers(min_value=1, max_value=8), st.integers(min_value=0, max_value=20))
+def test_any_count_of_drifted_book_records_round_trips(count, extra):
+    records = [book_record(f"{i:06d}", length=62) + ["9"] * extra for i in range(count)]
+    books = FrameParser().parse(frame("H0STASP0", records))
+    assert [b.symbol for b in books] == [f"{i:06d}" for i in range(count)]
+
+
+@given(st.text(max_size=400))
+def test_arbitrary_text_never_raises_anything_but_malformed_frame(text):
+    with contextlib.suppress(MalformedFrame):
+        FrameParser().parse(text)
+
+
+@given(st.sampled_from(["H0STCNT0", "H0STASP0", "HDFSCNT0", "HDFSASP0"]), st.data())
+def test_arbitrary_payloads_for_known_trs_raise_only_malformed_frame(tr_id, data):
+    fields = data.draw(st.lists(st.text(alphabet="0123456789.-+ab", max_size=6), max_size=130))
+    count = data.draw(st.integers(min_value=1, max_value=3))
+    with contextlib.suppress(MalformedFrame):
+        FrameParser().parse(f"0|{tr_id}|{count:03d}|{'^'.join(fields)}")
