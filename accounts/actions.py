@@ -7,7 +7,7 @@ explicitly.
 from __future__ import annotations
 
 from base64 import b32encode
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -311,3 +311,32 @@ def sign_up(username: str, email: str, password: str, *, ip: str | None = None):
         )
         audit.record(user, Action.SIGNED_UP, user, ip=ip)
     return user
+
+
+@dataclass
+class RotationReport:
+    """What ``rotate_encryption_keys`` did: rows re-sealed, rows already under the
+    primary key, and the (model, id) of rows whose secret could not be opened."""
+
+    resealed: int = 0
+    current: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def rotate_encryption_keys() -> RotationReport:
+    """Re-seal every stored secret under the primary key. Rows already under it are left
+    untouched, so running it again changes nothing. A row no configured key opens is
+    reported and left as it is."""
+    report = RotationReport()
+    for model, field_name in ((Credential, "app_secret_enc"), (KisToken, "value_enc")):
+        for row in model.objects.order_by("pk").iterator():
+            try:
+                with transaction.atomic():
+                    if row.reseal():
+                        row.save(update_fields=[field_name])
+                        report.resealed += 1
+                    else:
+                        report.current += 1
+            except SecretUnavailable:
+                report.failed.append((model._meta.label, str(row.pk)))
+    return report

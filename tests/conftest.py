@@ -39,3 +39,84 @@ def no_internet(monkeypatch):
 def fast_password_hashing(settings):
     """Real hashing costs ~0.3 s per login on these machines; tests don't need its strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# ---------------------------------------------------------------- people and credentials
+
+ALICE_PASSWORD = "alice-correct-horse"
+BOB_PASSWORD = "bob-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """One KIS simulator for the whole run, on loopback ports chosen by the OS."""
+    from kisweb.kissim.testing import SimulatorThread
+
+    with SimulatorThread() as thread:
+        yield thread
+
+
+@pytest.fixture
+def kis_endpoints(settings, simulator):
+    """Point kisweb at the session's simulator; returns the `Simulator`."""
+    sim = simulator.sim
+    settings.KISWEB_KIS_ENDPOINTS = {
+        "real": {"rest": sim.real_url, "ws": sim.real_ws_url},
+        "paper": {"rest": sim.paper_url, "ws": sim.paper_ws_url},
+    }
+    return sim
+
+
+@pytest.fixture
+def make_credential(db, kis_endpoints):
+    """`make_credential(owner, **overrides)`: a credential for a fresh simulator customer,
+    created through `accounts.actions` as a person would. Overrides: any `CredentialInput`
+    field (`environment="real"` makes a real-money customer)."""
+    from accounts.actions import CredentialInput, create_credential
+    from kisweb.kissim import make_account
+
+    def make(owner, **overrides):
+        environment = overrides.pop("environment", "paper")
+        account = kis_endpoints.add_account(make_account(environment))
+        fields = {
+            "label": f"{environment} {account.cano}",
+            "environment": environment,
+            "app_key": account.appkey,
+            "app_secret": account.appsecret,
+            "account_number": account.cano,
+            "product_code": account.acnt_prdt_cd,
+            "hts_id": account.hts_id,
+            **overrides,
+        }
+        return create_credential(owner, CredentialInput(**fields))
+
+    return make
+
+
+@pytest.fixture
+def alice(django_user_model, make_credential):
+    """A user with one paper credential (selected) on the simulator."""
+    user = django_user_model.objects.create_user(
+        "alice", email="alice@example.org", password=ALICE_PASSWORD
+    )
+    make_credential(user, label="Alice paper")
+    return user
+
+
+@pytest.fixture
+def bob(django_user_model, make_credential):
+    user = django_user_model.objects.create_user(
+        "bob", email="bob@example.org", password=BOB_PASSWORD
+    )
+    make_credential(user, label="Bob paper")
+    return user
+
+
+@pytest.fixture
+def alice_credential(alice):
+    return alice.kis_credentials.get()
+
+
+@pytest.fixture
+def bob_credential(bob):
+    return bob.kis_credentials.get()
