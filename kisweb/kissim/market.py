@@ -121,7 +121,7 @@ class Symbol:
     asks: list[Level] = field(default_factory=list)
     bids: list[Level] = field(default_factory=list)
     liquidity: int | None = None  # fixed qty per book level, for deterministic tests
-    history: list[DailyBar] = field(default_factory=list)  # oldest first, before today
+    history: list[DailyBar] = field(default_factory=list)  # see Market.history()
     minutes: list[MinuteBar] = field(default_factory=list)
 
     @property
@@ -325,6 +325,7 @@ class Market:
     def __init__(self, seed: int = 0, clock: Clock | None = None):
         self.clock = clock or Clock()
         self.lock = threading.RLock()
+        self.seed = seed
         self._rng = random.Random(seed)
         self._listeners: list[Callable[[MarketEvent], None]] = []
         self._order_seq = {"real": 0, "paper": 0}
@@ -343,12 +344,20 @@ class Market:
         sym.price = sym.open = sym.high = sym.low = sym.base
         sym.open_time = sym.high_time = sym.low_time = now
         sym.prev_volume = self._rng.randint(100_000, 5_000_000)
-        sym.history = self._make_history(sym, now.date())
         sym.minutes = self._make_minutes(sym, now)
         self._rebuild_book(sym)
         self.symbols[sym.code] = sym
 
-    def _make_history(self, sym: Symbol, today: dt.date) -> list[DailyBar]:
+    def history(self, sym: Symbol) -> list[DailyBar]:
+        """Daily bars before today, oldest first; made on first use from a per-symbol seed."""
+        with self.lock:
+            if not sym.history:
+                rng = random.Random(f"{self.seed}:{sym.code}")
+                sym.history = self._make_history(sym, self.clock.now().date(), rng)
+            return sym.history
+
+    @staticmethod
+    def _make_history(sym: Symbol, today: dt.date, rng: random.Random) -> list[DailyBar]:
         """Seeded business-day bars ending yesterday at the base price."""
         bars: list[DailyBar] = []
         close = sym.base
@@ -357,13 +366,11 @@ class Market:
             day -= dt.timedelta(days=1)
             if day.weekday() >= 5:
                 continue
-            drift = Decimal(self._rng.randint(-250, 250)) / 10_000
+            drift = Decimal(rng.randint(-250, 250)) / 10_000
             open_ = sym.floor_to_grid(close * (1 - drift))
-            high = max(open_, close) + sym.tick(close) * self._rng.randint(0, 4)
-            low = max(
-                sym.tick(close), min(open_, close) - sym.tick(close) * self._rng.randint(0, 4)
-            )
-            volume = self._rng.randint(50_000, 5_000_000)
+            high = max(open_, close) + sym.tick(close) * rng.randint(0, 4)
+            low = max(sym.tick(close), min(open_, close) - sym.tick(close) * rng.randint(0, 4))
+            volume = rng.randint(50_000, 5_000_000)
             bars.append(DailyBar(day, open_, high, low, close, volume, close * volume))
             close = open_
         bars.reverse()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,8 @@ from .wire import Answer, ApiError
 
 if TYPE_CHECKING:
     from .server import Simulator
+
+log = logging.getLogger(__name__)
 
 RATE_LIMITS = {"real": 20, "paper": 2}  # requests per sliding second, per app key (§6)
 PAGE_SIZES = {  # §3.4; the overseas sizes are unconfirmed, chosen small enough to page
@@ -238,8 +241,9 @@ def _price(sym: Symbol, value: Decimal) -> str:
 
 
 class Api:
-    def __init__(self, sim: Simulator):
+    def __init__(self, sim: Simulator, rate_limits: dict[str, int] | None = None):
         self.sim = sim
+        self.rate_limits = {**RATE_LIMITS, **(rate_limits or {})}
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self.inflight: set[asyncio.Task] = set()
 
@@ -284,6 +288,10 @@ class Api:
                 response = await self._dispatch(request, env, path, raw)
             except ApiError as error:
                 response = wire.error_response(error.answer, tr_id)
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
+                # Input we failed to anticipate still gets KIS's answer, never a crash page.
+                log.exception("kissim: unexpected input on %s", path)
+                response = wire.error_response(wire.SERVER_ERROR, tr_id)
         self.sim.stats.record_request(
             RequestRecord(
                 time.monotonic(),
@@ -369,7 +377,7 @@ class Api:
         window = self._windows.setdefault((env, appkey), deque())
         while window and now - window[0] >= 1.0:
             window.popleft()
-        if len(window) >= RATE_LIMITS[env]:
+        if len(window) >= self.rate_limits[env]:
             raise ApiError(wire.RATE_LIMITED)
         window.append(now)
 
@@ -496,7 +504,7 @@ class Api:
         _, code = req.need("FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD")
         with self.sim.market.lock:
             sym = self._domestic(code)
-            history = sym.history
+            history = self.sim.market.history(sym)
             year = history[-250:]
             w52_high = max(year, key=lambda b: b.high)
             w52_low = min(year, key=lambda b: b.low)
@@ -637,7 +645,7 @@ class Api:
     def _bars(self, sym: Symbol, period: str) -> list[dict]:
         """Daily bars (today first) grouped by D/W/M/Y; newest first."""
         today = self.sim.clock.now().date()
-        days = [*sym.history]
+        days = self.sim.market.history(sym)
         rows = [(b.date, b.open, b.high, b.low, b.close, b.volume, b.value) for b in days]
         rows.append((today, sym.open, sym.high, sym.low, sym.price, sym.volume, sym.value))
         if period in ("W", "M", "Y"):
@@ -740,7 +748,7 @@ class Api:
             raise Rejected("value")
         with self.sim.market.lock:
             sym = self._domestic(code)
-            last = sym.history[-1]
+            last = self.sim.market.history(sym)[-1]
             summary = self._chart_summary(sym) | {
                 "stck_shrn_iscd": sym.code,
                 "prdy_vol": str(last.volume),

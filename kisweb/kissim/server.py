@@ -39,10 +39,13 @@ class Simulator:
         now: Callable[[], dt.datetime] | None = None,
         pingpong_interval_s: float = 30.0,
         pingpong_timeout_s: float = 90.0,
+        rate_limits: dict[str, int] | None = None,
     ):
         """`speed` multiplies the tick rate; 0 stops the walk (tests then call market.step()).
 
         `clock` is "always", "krx", or a Clock; `now` injects the wall clock for "krx".
+        `rate_limits` overrides the per-second limits {"real": 20, "paper": 2} (§6), so
+        tests about other rules need not pace themselves.
         """
         self.host = host
         self.real_port = real_port
@@ -62,7 +65,7 @@ class Simulator:
             pingpong_interval_s,
             pingpong_timeout_s,
         )
-        self.api = Api(self)
+        self.api = Api(self, rate_limits)
         self.faults._on_drop = self._threadsafe(self._drop_sockets)
         self.faults._on_expire = self.tokens.expire_all
         self.faults._on_malformed = self._threadsafe(self.hub.send_malformed)
