@@ -15,24 +15,29 @@ def _application():
     return application
 
 
-def _forget_inherited_connections():
-    # The parent's connections were closed before the fork; make sure the child opens its
-    # own rather than ever touching a handle it inherited.
-    for connection in connections.all(initialized_only=True):
-        connection.connection = None
-
-
 class LiveDaphne:
-    """``with LiveDaphne() as server: server.url`` — daphne on a free loopback port."""
+    """``with LiveDaphne() as server: server.url`` — daphne on a free loopback port.
+
+    ``db_blocker`` is pytest-django's ``django_db_blocker``: the fork inherits its block on
+    database access, which the server process lifts for itself.
+    """
 
     host = "127.0.0.1"
     startup_timeout_s = 30
+
+    def __init__(self, db_blocker=None):
+        self.db_blocker = db_blocker
+
+    def _in_server_process(self) -> None:
+        # The parent closed its connections before the fork, so none is inherited open.
+        if self.db_blocker is not None:
+            self.db_blocker.unblock()
 
     def __enter__(self) -> LiveDaphne:
         from daphne.testing import DaphneProcess
 
         connections.close_all()
-        self.process = DaphneProcess(self.host, _application, setup=_forget_inherited_connections)
+        self.process = DaphneProcess(self.host, _application, setup=self._in_server_process)
         self.process.start()
         if not self.process.ready.wait(self.startup_timeout_s):
             self.process.terminate()

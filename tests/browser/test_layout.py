@@ -1,0 +1,61 @@
+"""The layout in a real browser: Korean first, English one click away, toasts, CSP."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_strangers_are_sent_to_sign_in_and_the_page_is_korean(page):
+    response = page.goto("/")
+    assert response.status == 200
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    assert response.headers["content-security-policy"].startswith("default-src 'self';")
+
+
+def test_sign_in_shows_the_member_and_the_navigation(signed_in_page):
+    page = signed_in_page("carol")
+    expect(page.locator(".topbar .user")).to_have_text("carol")
+    nav = page.get_by_role("navigation")
+    expect(nav.locator(".nav-link")).to_have_count(4)
+    expect(page.locator("#health-strip")).to_be_attached()
+
+
+def test_static_files_load_under_daphne(page):
+    page.goto("/accounts/login/")
+    css = page.request.get("/static/css/kisweb.css")
+    assert css.status == 200
+    assert css.headers["content-type"] == 'text/css; charset="utf-8"'
+    # The stylesheet applied: the top bar has its dark background.
+    background = page.locator(".topbar").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(27, 42, 65)"
+
+
+def test_language_switch_to_english_and_back(signed_in_page):
+    page = signed_in_page("dave")
+    page.locator("form.language-switch button[value=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/$"))
+    # The choice sticks: the next page is English too.
+    page.goto("/accounts/credentials/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.locator("form.language-switch button[value=ko]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.get_by_role("button", name="로그아웃")).to_be_visible()
+
+
+def test_the_console_watch_catches_csp_violations(page, console_watch):
+    page.goto("/accounts/login/")
+    page.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.injected = 1'; document.body.append(s); }"
+    )
+    expect(page.locator("body")).to_be_attached()
+    assert page.evaluate("() => window.injected") is None
+    problems = console_watch.take()
+    assert any("Content Security Policy" in problem for problem in problems), problems
