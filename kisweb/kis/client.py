@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -72,6 +72,7 @@ _AMBIGUOUS_CODES = frozenset({"", "EGW00002", "EGW00301", "EGW00302"})
 
 _SIDE_CODES = {"01": Side.SELL, "02": Side.BUY}
 _TOKEN_ISSUE_INTERVAL = timedelta(seconds=60)  # EGW00133, REFERENCE.md §2.1
+KST = timezone(timedelta(hours=9), "KST")  # KRX dates are Korean dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -618,7 +619,7 @@ class KisClient:
     ) -> Executions:
         """Orders and fills between two dates, all pages (``inquire-daily-ccld``, §4.1).
         Ranges starting more than three months back use the long-range TR."""
-        long_range = (self._now().date() - start) > timedelta(days=92)
+        long_range = (self._now().astimezone(KST).date() - start) > timedelta(days=92)
         tr = trids.DAILY_EXECUTIONS_OLD if long_range else trids.DAILY_EXECUTIONS
         side_code = {None: "00", Side.SELL: "01", Side.BUY: "02"}[side]
         pages, complete = await self._get_pages(
