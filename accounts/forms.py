@@ -55,7 +55,7 @@ class CredentialForm(forms.Form):
     )
     account_number = forms.CharField(
         label=_("Account number"),
-        max_length=11,
+        max_length=20,
         help_text=_("8 digits, a hyphen and the 2-digit product code, e.g. 12345678-01."),
     )
     hts_id = forms.CharField(label=_("HTS ID"), max_length=20)
