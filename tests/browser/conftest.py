@@ -99,12 +99,19 @@ class ConsoleWatch:
 
     def __init__(self):
         self.problems: list[str] = []
+        self.expected: list[str] = []
+
+    def expect(self, text: str) -> None:
+        """Don't count messages containing ``text`` (a 404 the test asks for is logged)."""
+        self.expected.append(text)
 
     def attach(self, page: Page) -> None:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
     def _console(self, message: ConsoleMessage) -> None:
+        if any(text in message.text for text in self.expected):
+            return
         if message.type == "error" or "Content Security Policy" in message.text:
             self.problems.append(f"{message.type}: {message.text} ({message.location['url']})")
 

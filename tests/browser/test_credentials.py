@@ -1,0 +1,106 @@
+"""Credentials in the browser: register, verify against the simulator, masked, owner-only."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from accounts.models import Credential
+from accounts.secrets import mask
+from kisweb.kissim.accounts import make_account
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def sim_account(simulator):
+    """A fresh paper customer the simulator knows: its keys are what the user types in."""
+    account = make_account("paper")
+    simulator.call(simulator.sim.add_account, account)
+    return account
+
+
+@pytest.fixture
+def alices_credential(make_member, sim_account):
+    alice = make_member("alice")
+    credential = Credential(
+        owner=alice,
+        label="alice-main",
+        environment=Credential.Environment.PAPER,
+        app_key=sim_account.appkey,
+        account_number=sim_account.cano,
+        product_code=sim_account.acnt_prdt_cd,
+        hts_id=sim_account.hts_id,
+    )
+    credential.set_app_secret(sim_account.appsecret)
+    credential.save()
+    return credential
+
+
+def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator, sim_account):
+    page = signed_in_page("alice")
+    page.goto(reverse("accounts:credential_create"))
+    form = page.locator("form.credential-form")
+    form.locator("input[name=label]").fill("모의 메인")
+    form.locator("input[name=environment][value=paper]").check()
+    form.locator("input[name=app_key]").fill(sim_account.appkey)
+    form.locator("input[name=app_secret]").fill(sim_account.appsecret)
+    form.locator("input[name=account_number]").fill(
+        f"{sim_account.cano}-{sim_account.acnt_prdt_cd}"
+    )
+    form.locator("input[name=hts_id]").fill(sim_account.hts_id)
+    form.locator("button[type=submit]").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/credentials/[0-9a-f-]{36}/$"))
+    credential = Credential.objects.get(owner__username="alice")
+    expect(page.locator("dl.credential code")).to_have_text(mask(sim_account.appkey))
+    html = page.content()
+    assert sim_account.appsecret not in html
+    assert sim_account.appkey not in html
+
+    page.locator("form[action$='/verify/'] button[type=submit]").click()
+    expect(page.locator(".toast--success[role=status]")).to_have_count(1)
+    expect(page.locator(".toast--error")).to_have_count(0)
+    assert simulator.sim.stats.token_issues(sim_account.appkey) == 1
+    credential.refresh_from_db()
+    assert credential.verified_at is not None
+    assert sim_account.appsecret not in page.content()
+
+    # The toast goes away when dismissed (the one script on the page).
+    page.locator(".toast .toast-close").click()
+    expect(page.locator(".toast")).to_have_count(0)
+
+    # Once in use, the top bar says loudly that this is paper trading.
+    page.locator("form[action$='/select/'] button[type=submit]").click()
+    badge = page.locator(".topbar .env-badge")
+    expect(badge).to_have_text("모의투자")
+    expect(badge).to_have_class("env-badge env-badge--paper")
+    expect(page.locator(".topbar .credential-label")).to_have_text("모의 메인")
+
+
+def test_owner_reaches_their_credential_by_url(signed_in_page, alices_credential):
+    page = signed_in_page("alice")
+    response = page.goto(alices_credential.get_absolute_url())
+    assert response.status == 200
+    expect(page.locator("h1")).to_have_text("alice-main")
+
+
+def test_bob_cannot_reach_alices_credential_by_url(
+    signed_in_page, console_watch, alices_credential
+):
+    page = signed_in_page("bob")
+    console_watch.expect("the server responded with a status of 404")
+
+    response = page.goto(alices_credential.get_absolute_url())
+    assert response.status == 404
+    expect(page.locator(".error-code")).to_have_text("404")
+    assert "alice-main" not in page.content()
+
+    # Nor can he make it act: verifying it by POST is the same 404, and KIS hears nothing.
+    token = page.locator("form.sign-out input[name=csrfmiddlewaretoken]").input_value()
+    verify = reverse("accounts:credential_verify", args=[alices_credential.pk])
+    answer = page.request.post(verify, form={"csrfmiddlewaretoken": token})
+    assert answer.status == 404
+    alices_credential.refresh_from_db()
+    assert alices_credential.verified_at is None
