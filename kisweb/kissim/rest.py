@@ -42,6 +42,7 @@ PAGE_SIZES = {  # §3.4; the overseas sizes are unconfirmed, chosen small enough
     "overseas": {"real": 20, "paper": 10},
 }
 WS_PATHS = ("/", "/tryitout")
+ARRIVED = web.RequestKey("arrived", float)  # when the gateway saw the request
 
 DQ = "/uapi/domestic-stock/v1/quotations"
 DT = "/uapi/domestic-stock/v1/trading"
@@ -274,6 +275,7 @@ class Api:
 
     async def _kis(self, request: web.Request, env: str, path: str) -> web.StreamResponse:
         faults = self.sim.faults
+        request[ARRIVED] = arrived = time.monotonic()
         if faults.hang:
             await asyncio.Event().wait()  # until drop_sockets or stop cancels this task
         raw = await request.read()
@@ -294,7 +296,7 @@ class Api:
                 response = wire.error_response(wire.SERVER_ERROR, tr_id)
         self.sim.stats.record_request(
             RequestRecord(
-                time.monotonic(),
+                arrived,
                 env,
                 appkey,
                 path,
@@ -368,12 +370,11 @@ class Api:
             raise ApiError(
                 wire.REAL_DOMAIN_PAPER_KEY if env == "real" else wire.PAPER_DOMAIN_REAL_KEY
             )
-        self._admit(env, appkey)
+        self._admit(env, appkey, request[ARRIVED])
         return ledger
 
-    def _admit(self, env: str, appkey: str) -> None:
+    def _admit(self, env: str, appkey: str, now: float) -> None:
         """Sliding one-second window per app key; refused calls do not use up budget."""
-        now = time.monotonic()
         window = self._windows.setdefault((env, appkey), deque())
         while window and now - window[0] >= 1.0:
             window.popleft()
@@ -831,9 +832,7 @@ class Api:
         self._check_session(req.env)
         market = self.sim.market
         self.sim.stats.count_order(req.ledger.account.appkey)
-        order = market.submit_order(
-            req.ledger, code, req.arg, ord_dvsn, _qty(qty), _dec(price, "price_tick")
-        )
+        order = market.submit_order(req.ledger, code, req.arg, ord_dvsn, _qty(qty), _dec(price))
         return self._order_output(req, order, "buy" if req.arg == BUY else "sell"), ""
 
     async def order_rvsecncl(self, req: Request) -> tuple[dict, str]:
@@ -851,7 +850,7 @@ class Api:
             kind,
             ord_dvsn,
             _qty(qty or "0"),
-            _dec(price, "price_tick"),
+            _dec(price),
             all_yn == "Y",
         )
         return self._order_output(req, row, "revise" if kind == "01" else "cancel"), ""
@@ -1104,7 +1103,7 @@ class Api:
         sym = self._us_order_symbol(exchange, ticker)
         self.sim.stats.count_order(req.ledger.account.appkey)
         order = self.sim.market.submit_order(
-            req.ledger, sym.code, req.arg, ord_dvsn, _qty(qty), _dec(price, "price_tick")
+            req.ledger, sym.code, req.arg, ord_dvsn, _qty(qty), _dec(price)
         )
         return self._order_output(req, order, "buy" if req.arg == BUY else "sell"), ""
 
@@ -1119,7 +1118,7 @@ class Api:
         self.sim.stats.count_order(req.ledger.account.appkey)
         quantity = _qty(qty or "0")
         row = self.sim.market.revise_or_cancel(
-            req.ledger, orgn, kind, "00", quantity, _dec(price, "price_tick"), quantity == 0
+            req.ledger, orgn, kind, "00", quantity, _dec(price), quantity == 0
         )
         return self._order_output(req, row, "revise" if kind == "01" else "cancel"), ""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RequestRecord:
-    t: float  # time.monotonic() when the answer was decided
+    t: float  # time.monotonic() when the request arrived (the rate window's clock)
     env: str
     appkey: str
     path: str
