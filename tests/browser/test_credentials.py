@@ -59,7 +59,7 @@ def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator
     assert sim_account.appsecret not in html
     assert sim_account.appkey not in html
 
-    page.locator("form[action$='/verify/'] button[type=submit]").click()
+    page.locator("main form[action$='/verify/'] button[type=submit]").click()
     expect(page.locator(".toast--success[role=status]")).to_have_count(1)
     expect(page.locator(".toast--error")).to_have_count(0)
     assert simulator.sim.stats.token_issues(sim_account.appkey) == 1
@@ -72,7 +72,7 @@ def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator
     expect(page.locator(".toast")).to_have_count(0)
 
     # Once in use, the top bar says loudly that this is paper trading.
-    page.locator("form[action$='/select/'] button[type=submit]").click()
+    page.locator("main form[action$='/select/'] button[type=submit]").click()
     badge = page.locator(".topbar .env-badge")
     expect(badge).to_have_text("모의투자")
     expect(badge).to_have_class("env-badge env-badge--paper")
