@@ -75,7 +75,6 @@ class CredentialForm(forms.Form):
                 {
                     "label": instance.label,
                     "environment": instance.environment,
-                    "app_key": instance.app_key,
                     "account_number": instance.account_display,
                     "hts_id": instance.hts_id,
                     "is_enabled": instance.is_enabled,
@@ -85,6 +84,10 @@ class CredentialForm(forms.Form):
         if instance is None:
             del self.fields["is_enabled"]
         else:
+            # The app key is shown masked even here: blank keeps it, like the secret.
+            self.fields["app_key"].required = False
+            self.fields["app_key"].widget.attrs["placeholder"] = instance.app_key_masked
+            self.fields["app_key"].help_text = _("Leave blank to keep the stored app key.")
             self.fields["app_secret"].required = False
             self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
 
@@ -98,6 +101,8 @@ class CredentialForm(forms.Form):
         return label
 
     def clean_app_key(self) -> str:
+        if not self.cleaned_data["app_key"] and self.instance is not None:
+            return self.instance.app_key
         return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, _("app key"))
 
     def clean_app_secret(self) -> str:

@@ -173,13 +173,13 @@ def test_detail_is_404_for_a_missing_credential(client, alice):
 # ---------------------------------------------------------------- edit
 
 
-def test_edit_with_a_blank_secret_keeps_the_stored_one(client, alice, alice_credential):
+def test_edit_with_blank_key_and_secret_keeps_the_stored_ones(client, alice, alice_credential):
     client.force_login(alice)
-    secret = alice_credential.reveal_app_secret()
+    secret, app_key = alice_credential.reveal_app_secret(), alice_credential.app_key
     url = reverse("accounts:credential_edit", args=[alice_credential.pk])
     form = _form(
         label="Renamed",
-        app_key=alice_credential.app_key,
+        app_key="",
         app_secret="",
         account_number=alice_credential.account_display,
         hts_id=alice_credential.hts_id,
@@ -190,6 +190,7 @@ def test_edit_with_a_blank_secret_keeps_the_stored_one(client, alice, alice_cred
     alice_credential.refresh_from_db()
     assert alice_credential.label == "Renamed"
     assert alice_credential.reveal_app_secret() == secret
+    assert alice_credential.app_key == app_key
     event = AuditEvent.objects.filter(action=AuditEvent.Action.CREDENTIAL_CHANGED).get()
     assert event.detail == {"fields": ["label"]}
 

@@ -132,7 +132,7 @@ def test_a_secret_no_key_opens_is_explained(client, alice, alice_credential, set
 def test_a_disabled_credential_is_not_verified(client, alice, alice_credential, kis_endpoints):
     Credential.objects.filter(pk=alice_credential.pk).update(is_enabled=False)
     client.force_login(alice)
-    response, messages = _verify(client, alice_credential)
+    _, messages = _verify(client, alice_credential)
     assert messages == [gettext("This credential is disabled. Enable it first.")]
     assert kis_endpoints.stats.token_issues(alice_credential.app_key) == 0
 
