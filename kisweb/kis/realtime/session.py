@@ -16,7 +16,6 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import websockets
@@ -72,6 +71,32 @@ class _Feed:
             self._ready.clear()
             await self._ready.wait()
         return self._items.popleft()
+
+
+class EventStream:
+    """``async for event in session.events()``; ``aclose()`` stops listening early."""
+
+    def __init__(self, feed: _Feed, feeds: set[_Feed]) -> None:
+        self._feed = feed
+        self._feeds = feeds
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self._feed.get()
+        if event is None:
+            self.aclose()
+            raise StopAsyncIteration
+        return event
+
+    def aclose(self) -> None:
+        self._feeds.discard(self._feed)
+
+    @property
+    def dropped(self) -> int:
+        """Market-data events dropped because this consumer fell behind."""
+        return self._feed.dropped
 
 
 class RealtimeSession:
@@ -191,15 +216,12 @@ class RealtimeSession:
         if overseas:
             await self.subscribe("H0GSCNI0" if real else "H0GSCNI9", creds.hts_id)
 
-    async def events(self) -> AsyncIterator[Event]:
-        """Every event from now on until ``aclose()``. Each call gets its own queue."""
+    def events(self) -> EventStream:
+        """Every event from this call on until ``aclose()``, in order. Each call gets its
+        own queue, registered at once (before the first ``__anext__``)."""
         feed = _Feed(self._feed_limit)
         self._feeds.add(feed)
-        try:
-            while (event := await feed.get()) is not None:
-                yield event
-        finally:
-            self._feeds.discard(feed)
+        return EventStream(feed, self._feeds)
 
     async def aclose(self) -> None:
         self._closing = True
