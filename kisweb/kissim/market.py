@@ -420,9 +420,9 @@ class Market:
             if sym.domestic and not sym.lower <= price <= sym.upper:
                 raise ValueError(f"{price} is outside {sym.lower}..{sym.upper}")
             sym.price = price
+            self._rebuild_book(sym)
             trade = Trade(self.clock.now(), price, self._rng.randint(1, 50), "1")
             self._print(sym, [trade])
-            self._rebuild_book(sym)
             self._emit(MarketEvent("book", sym))
             self._match_resting(sym)
 
@@ -458,8 +458,8 @@ class Market:
         now = self.clock.now()
         side = "1" if ticks > 0 else "5" if ticks < 0 else rng.choice("15")
         trades = [Trade(now, price, rng.randint(1, 300), side) for _ in range(count)]
-        self._print(sym, trades)
         self._rebuild_book(sym)
+        self._print(sym, trades)
         self._emit(MarketEvent("book", sym))
 
     def _print(self, sym: Symbol, trades: list[Trade]) -> None:
