@@ -68,3 +68,12 @@ def test_session_and_csrf_cookies_are_secure(collected, django_user_model):
     assert session_cookie["secure"] is True
     assert session_cookie["httponly"] is True
     assert session_cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_the_language_cookie_is_secure_too(collected):
+    response = Client().post("/i18n/setlang/", {"language": "en", "next": "/"}, secure=True)
+    assert response.status_code == 302
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "en"
+    assert cookie["secure"] is True

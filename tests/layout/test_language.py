@@ -37,5 +37,11 @@ def test_language_switch_sets_the_cookie_and_the_next_page_is_english(member):
 def test_language_switch_refuses_a_post_without_csrf(member):
     client = Client(enforce_csrf_checks=True)
     client.force_login(member)
-    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 403
+    assert "<h1>The form expired" in response.text
+    assert "Nothing was sent." in response.text
+    assert "<style" not in response.text
+    assert response.cookies.get(settings.LANGUAGE_COOKIE_NAME) is None
