@@ -96,6 +96,10 @@ def rejection(reason: str, env: str) -> Answer:
     return Answer(real_cd, text)
 
 
+class AnswerLost(Exception):
+    """The order was taken; the HTTP answer must vanish (fault `lose_order_answers`)."""
+
+
 @dataclass(frozen=True)
 class Request:
     """What a TR handler needs: the caller, its parameters, and the continuation ask."""
@@ -288,24 +292,25 @@ class Api:
         else:
             try:
                 response = await self._dispatch(request, env, path, raw)
+            except AnswerLost:
+                # The order is in the book; the caller never hears so (§5, EGW00301-style).
+                self._record(arrived, env, appkey, path, tr_id, 0, "")
+                if request.transport:
+                    request.transport.close()
+                return web.Response(status=204)
             except ApiError as error:
                 response = wire.error_response(error.answer, tr_id)
             except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
                 # Input we failed to anticipate still gets KIS's answer, never a crash page.
                 log.exception("kissim: unexpected input on %s", path)
                 response = wire.error_response(wire.SERVER_ERROR, tr_id)
-        self.sim.stats.record_request(
-            RequestRecord(
-                arrived,
-                env,
-                appkey,
-                path,
-                tr_id,
-                response.status,
-                _msg_cd(response),
-            )
-        )
+        self._record(arrived, env, appkey, path, tr_id, response.status, _msg_cd(response))
         return response
+
+    def _record(
+        self, t: float, env: str, appkey: str, path: str, tr_id: str, status: int, msg_cd: str
+    ) -> None:
+        self.sim.stats.record_request(RequestRecord(t, env, appkey, path, tr_id, status, msg_cd))
 
     async def _dispatch(
         self, request: web.Request, env: str, path: str, raw: bytes
@@ -347,9 +352,7 @@ class Api:
         except Rejected as refusal:
             raise ApiError(rejection(refusal.reason, env)) from None
         if lose and body.get("rt_cd") == "0":
-            # The order is in the book; the caller never learns it (§5 EGW00301-style loss).
-            request.transport.close()
-            raise asyncio.CancelledError
+            raise AnswerLost
         return wire.envelope_response(body, tr_id=tr_id, tr_cont=tr_cont)
 
     # -- gateway checks ------------------------------------------------------------------
