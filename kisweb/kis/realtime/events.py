@@ -1,4 +1,5 @@
-"""Typed realtime events (REFERENCE.md §7.8). Slotted dataclasses: built on the hot path.
+"""Typed realtime events (REFERENCE.md §7.8). Slotted, non-frozen dataclasses: they are
+built on the hot path, and a frozen dataclass pays ``object.__setattr__`` per field.
 
 Times are exchange local times of day (KST for KRX, US local for HDFS* frames).
 """
@@ -13,7 +14,7 @@ from decimal import Decimal
 from ..models import BookLevel, Side
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Trade:
     """One trade print (H0STCNT0, HDFSCNT0). ``key`` is the subscription key (``005930``,
     ``DNASAAPL``); ``volume`` is the day's cumulative volume, ``quantity`` this print's."""
@@ -34,7 +35,7 @@ class Trade:
     best_bid: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderBook:
     """An order book update (H0STASP0: 10 levels; HDFSASP0: 1 or 10). Best price first;
     an empty level has price 0 and quantity 0."""
@@ -67,7 +68,7 @@ class NoticeAction(enum.StrEnum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionNotice:
     """A decrypted 체결통보 (H0STCNI0/9, H0GSCNI0/9): an order receipt, a fill, a revise,
     a cancel or a rejection. For a fill ``quantity``/``price`` are the fill's; otherwise
