@@ -31,7 +31,7 @@ from .symbols import (
 )
 
 BOOK_DEPTH = 10
-HISTORY_DAYS = 260
+HISTORY_DAYS = 700  # about 30 months, so monthly quotes fill their 30 rows
 LIMIT_RATE = Decimal("0.30")
 
 BUY = "02"
