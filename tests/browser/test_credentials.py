@@ -71,8 +71,7 @@ def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator
     page.locator(".toast .toast-close").click()
     expect(page.locator(".toast")).to_have_count(0)
 
-    # Once in use, the top bar says loudly that this is paper trading.
-    page.locator("main form[action$='/select/'] button[type=submit]").click()
+    # The first credential is the one in use: the top bar says loudly that it is paper.
     badge = page.locator(".topbar .env-badge")
     expect(badge).to_have_text("모의투자")
     expect(badge).to_have_class("env-badge env-badge--paper")
@@ -104,3 +103,30 @@ def test_bob_cannot_reach_alices_credential_by_url(
     assert answer.status == 404
     alices_credential.refresh_from_db()
     assert alices_credential.verified_at is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "text", "background"),
+    [("paper", "모의투자", "rgb(230, 244, 234)"), ("real", "실전투자", "rgb(196, 0, 0)")],
+    ids=["paper", "real"],
+)
+def test_the_badge_colour_tells_paper_from_real(
+    signed_in_page, make_member, environment, text, background
+):
+    owner = make_member("erin")
+    credential = Credential(
+        owner=owner,
+        label=f"erin-{environment}",
+        environment=environment,
+        app_key="P" * 36,
+        account_number="50000001",
+        hts_id="erin",
+        is_selected=True,
+    )
+    credential.set_app_secret("s" * 180)
+    credential.save()
+
+    page = signed_in_page("erin")
+    badge = page.locator(".topbar .env-badge")
+    expect(badge).to_have_text(text)
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == background

@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -59,3 +61,23 @@ def test_the_console_watch_catches_csp_violations(page, console_watch):
     assert page.evaluate("() => window.injected") is None
     problems = console_watch.take()
     assert any("Content Security Policy" in problem for problem in problems), problems
+
+
+def test_pages_work_without_javascript(browser, live_daphne, make_member):
+    make_member("frank")
+    context = browser.new_context(
+        base_url=live_daphne.url, locale="ko-KR", java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        form = page.locator("form.sign-in")
+        form.locator("input[name=username]").fill("frank")
+        form.locator("input[name=password]").fill(PASSWORD)
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".topbar .user")).to_have_text("frank")
+        # Switching the language is a plain form post.
+        page.locator("form.language-switch button[value=en]").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    finally:
+        context.close()
