@@ -72,8 +72,10 @@ def envelope_response(
     return web.Response(
         status=status,
         text=json.dumps(body, ensure_ascii=False),
+        # Header names as KIS sends them: the official client turns every all-lower-case
+        # header name into a namedtuple field, so a lower-case "content-type" breaks it.
         headers={
-            "content-type": JSON_UTF8,
+            "Content-Type": JSON_UTF8,
             "tr_id": tr_id,
             "tr_cont": tr_cont,
             "gt_uid": gt_uid(),
