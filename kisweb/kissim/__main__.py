@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         asyncio.run(serve(args))
-    except OSError as error:
+    except (OSError, ValueError, TypeError) as error:  # busy port, bad accounts file
         print(f"kissim: {error}", file=sys.stderr)
         return 1
     return 0
