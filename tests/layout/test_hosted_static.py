@@ -2,11 +2,14 @@
 
 import json
 
+import httpx
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.templatetags.static import static
 from django.test import Client
+
+from tests.browser.live import LiveDaphne
 
 pytestmark = pytest.mark.hosted
 
@@ -48,6 +51,16 @@ def test_pages_link_the_hashed_files_and_whitenoise_serves_them(collected):
     assert response["Content-Type"] == 'text/css; charset="utf-8"'
     assert "immutable" in response["Cache-Control"]
     assert b"".join(response.streaming_content).startswith(b"/* kisweb")
+
+
+def test_daphne_serves_the_collected_files(collected):
+    css_url = static("css/kisweb.css")
+    with LiveDaphne() as server:
+        response = httpx.get(server.url + css_url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == 'text/css; charset="utf-8"'
+    assert response.headers["content-encoding"] == "gzip"
+    assert "immutable" in response.headers["cache-control"]
 
 
 @pytest.mark.django_db
