@@ -920,7 +920,7 @@ class Api:
                 o
                 for o in req.ledger.orders.values()
                 if o.symbol.domestic
-                and start <= today <= end
+                and (start or today) <= today <= (end or today)
                 and (side in ("", "00") or o.side == side)
                 and (not code or o.symbol.code == code)
                 and (not odno or o.odno == odno.zfill(10))
@@ -1243,7 +1243,7 @@ class Api:
                 o
                 for o in req.ledger.orders.values()
                 if not o.symbol.domestic
-                and start <= today <= end
+                and (start or today) <= today <= (end or today)
                 and code in ("", "%", o.symbol.code)
                 and exchange in ("", "%", o.symbol.order_exchange)
                 and side in ("", "00", o.side)
