@@ -96,11 +96,18 @@ def typed(frames: list[str], length: int) -> int:
 
 
 def rate(fn, frames: list[str], length: int) -> float:
-    best = 0.0
-    for _ in range(3):
-        started = time.perf_counter()
-        records = fn(frames, length)
-        best = max(best, records / (time.perf_counter() - started))
+    started = time.perf_counter()
+    records = fn(frames, length)
+    return records / (time.perf_counter() - started)
+
+
+def best_rates(fns, frames: list[str], length: int, rounds: int = 5) -> list[float]:
+    """Best of ``rounds``, the approaches interleaved so that load from other processes
+    on the machine falls on all of them alike."""
+    best = [0.0] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = max(best[i], rate(fn, frames, length))
     return best
 
 
@@ -117,10 +124,9 @@ def main() -> int:
         ("H0STCNT0", trade_frames(rng), 46),
         ("H0STASP0", book_frames(rng), 62),
     ):
-        bare_rate = rate(bare, frames, length)
-        typed_rate = rate(typed, frames, length)
+        bare_rate, dict_rate, typed_rate = best_rates((bare, naive_dicts, typed), frames, length)
         print(f"{name}: bare split        {bare_rate:12,.0f} records/s")
-        print(f"{name}: dict per record   {rate(naive_dicts, frames, length):12,.0f} records/s")
+        print(f"{name}: dict per record   {dict_rate:12,.0f} records/s")
         if have_pandas:
             print(f"{name}: pandas            {rate(pandas_frames, frames[:2000], length):12,.0f}")
         else:

@@ -89,18 +89,20 @@ def _domestic_trade(f: list[str], o: int, n: int, tr_id: str) -> Trade:
 
 
 def _domestic_book(f: list[str], o: int, n: int, tr_id: str) -> OrderBook:
-    """H0STASP0, 59 or 62 fields (§7.8)."""
+    """H0STASP0, 59 or 62 fields (§7.8): 10 ask then 10 bid prices, then their quantities."""
+    prices = tuple(map(_DEC, f[o + 3 : o + 23]))
+    quantities = tuple(map(int, f[o + 23 : o + 45]))
     return OrderBook(
         tr_id,
         f[o],
         f[o],
         _TIME(f[o + 1]),
-        tuple(map(_DEC, f[o + 3 : o + 13])),
-        tuple(map(int, f[o + 23 : o + 33])),
-        tuple(map(_DEC, f[o + 13 : o + 23])),
-        tuple(map(int, f[o + 33 : o + 43])),
-        int(f[o + 43]),
-        int(f[o + 44]),
+        prices[:10],
+        quantities[:10],
+        prices[10:],
+        quantities[10:20],
+        quantities[20],
+        quantities[21],
     )
 
 
