@@ -82,18 +82,21 @@ class Simulator:
         self._loop = asyncio.get_running_loop()
         self.hub.loop = self._loop
         ports = []
-        for env, port in (("real", self.real_port), ("paper", self.paper_port)):
-            runner = web.AppRunner(
-                self.api.application(env),
-                access_log=None,
-                handle_signals=False,
-                shutdown_timeout=0.1,
-            )
-            await runner.setup()
-            site = web.TCPSite(runner, self.host, port, reuse_address=True)
-            await site.start()
-            self._runners.append(runner)
-            ports.append(runner.addresses[0][1])
+        try:
+            for env, port in (("real", self.real_port), ("paper", self.paper_port)):
+                runner = web.AppRunner(
+                    self.api.application(env),
+                    access_log=None,
+                    handle_signals=False,
+                    shutdown_timeout=0.1,
+                )
+                self._runners.append(runner)
+                await runner.setup()
+                await web.TCPSite(runner, self.host, port, reuse_address=True).start()
+                ports.append(runner.addresses[0][1])
+        except OSError:
+            await self.stop()  # a busy port: release whatever did bind
+            raise
         self.real_port, self.paper_port = ports
         self._started = time.monotonic()
         if self.speed > 0:

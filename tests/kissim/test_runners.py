@@ -52,9 +52,8 @@ def test_simulator_thread_call_and_faults_from_another_thread():
 
 
 def test_simulator_thread_on_a_busy_port_raises():
-    with SimulatorThread(speed=0) as first:
-        with pytest.raises(OSError):
-            SimulatorThread(speed=0, real_port=first.real_port).start()
+    with SimulatorThread(speed=0) as first, pytest.raises(OSError):
+        SimulatorThread(speed=0, real_port=first.real_port).start()
 
 
 def test_demo_accounts():
