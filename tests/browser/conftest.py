@@ -1,6 +1,6 @@
 """The browser harness: the real ASGI app under daphne, the simulator behind it, Chromium.
 
-- ``simulator``: a ``SimulatorThread`` in this process, on loopback (session).
+- ``simulator`` (tests/conftest.py): a ``SimulatorThread`` in this process, on loopback.
 - ``live_daphne``: ``kisweb.asgi.application`` under daphne in a forked process (session).
   It shares the test database through a SQLite *file* (set below; in-memory databases
   can't be shared between processes) and reaches KIS at the simulator, because
@@ -25,7 +25,6 @@ from django.db import connections
 from django.test.utils import override_settings
 from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
 
-from kisweb.kissim.testing import SimulatorThread
 from tests.browser.live import LiveDaphne
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -53,12 +52,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("browser-db") / "kisweb-test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_file)
-
-
-@pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorThread]:
-    with SimulatorThread(accounts=[]) as sim:
-        yield sim
 
 
 @pytest.fixture(scope="session")
@@ -154,13 +147,15 @@ def page(request, browser, live_daphne, console_watch) -> Iterator[Page]:
 
 @pytest.fixture
 def make_member(django_user_model):
+    """``make_member("carol")``: a user with no credential yet, password ``PASSWORD``."""
+
     def make_member(username: str):
         return django_user_model.objects.create_user(username, password=PASSWORD)
 
     return make_member
 
 
-def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+def sign_in(page: Page, username: str, password: str) -> None:
     """Signs in through the real form, as a person would."""
     page.goto("/accounts/login/")
     form = page.locator("form.sign-in")
@@ -171,15 +166,11 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture
-def signed_in_page(page, make_member):
-    """``signed_in_page("alice")``: creates the member if needed and signs them in."""
+def signed_in_page(page):
+    """``signed_in_page(alice, ALICE_PASSWORD)``: the test's page, signed in as that user."""
 
-    def signed_in_page(username: str) -> Page:
-        from django.contrib.auth import get_user_model
-
-        if not get_user_model().objects.filter(username=username).exists():
-            make_member(username)
-        sign_in(page, username)
+    def signed_in_page(user, password: str = PASSWORD) -> Page:
+        sign_in(page, user.get_username(), password)
         return page
 
     return signed_in_page

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from accounts.models import Credential
 from accounts.secrets import mask
 from kisweb.kissim.accounts import make_account
+from tests.conftest import ALICE_PASSWORD, BOB_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,30 +17,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def sim_account(simulator):
     """A fresh paper customer the simulator knows: its keys are what the user types in."""
-    account = make_account("paper")
-    simulator.call(simulator.sim.add_account, account)
-    return account
+    return simulator.call(simulator.sim.add_account, make_account("paper"))
 
 
-@pytest.fixture
-def alices_credential(make_member, sim_account):
-    alice = make_member("alice")
-    credential = Credential(
-        owner=alice,
-        label="alice-main",
-        environment=Credential.Environment.PAPER,
-        app_key=sim_account.appkey,
-        account_number=sim_account.cano,
-        product_code=sim_account.acnt_prdt_cd,
-        hts_id=sim_account.hts_id,
-    )
-    credential.set_app_secret(sim_account.appsecret)
-    credential.save()
-    return credential
-
-
-def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator, sim_account):
-    page = signed_in_page("alice")
+def test_register_verify_and_see_the_credential_masked(
+    signed_in_page, make_member, simulator, sim_account
+):
+    page = signed_in_page(make_member("carol"))
     page.goto(reverse("accounts:credential_create"))
     form = page.locator("form.credential-form")
     form.locator("input[name=label]").fill("모의 메인")
@@ -53,7 +37,7 @@ def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator
     form.locator("button[type=submit]").click()
 
     expect(page).to_have_url(re.compile(r"/accounts/credentials/[0-9a-f-]{36}/$"))
-    credential = Credential.objects.get(owner__username="alice")
+    credential = Credential.objects.get(owner__username="carol")
     expect(page.locator("dl.credential code")).to_have_text(mask(sim_account.appkey))
     html = page.content()
     assert sim_account.appsecret not in html
@@ -78,31 +62,31 @@ def test_register_verify_and_see_the_credential_masked(signed_in_page, simulator
     expect(page.locator(".topbar .credential-label")).to_have_text("모의 메인")
 
 
-def test_owner_reaches_their_credential_by_url(signed_in_page, alices_credential):
-    page = signed_in_page("alice")
-    response = page.goto(alices_credential.get_absolute_url())
+def test_owner_reaches_their_credential_by_url(signed_in_page, alice, alice_credential):
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    response = page.goto(alice_credential.get_absolute_url())
     assert response.status == 200
-    expect(page.locator("h1")).to_have_text("alice-main")
+    expect(page.locator("h1")).to_have_text(alice_credential.label)
 
 
-def test_bob_cannot_reach_alices_credential_by_url(
-    signed_in_page, console_watch, alices_credential
+def test_bob_cannot_reach_alice_credential_by_url(
+    signed_in_page, console_watch, bob, alice_credential
 ):
-    page = signed_in_page("bob")
+    page = signed_in_page(bob, BOB_PASSWORD)
     console_watch.expect("the server responded with a status of 404")
 
-    response = page.goto(alices_credential.get_absolute_url())
+    response = page.goto(alice_credential.get_absolute_url())
     assert response.status == 404
     expect(page.locator(".error-code")).to_have_text("404")
-    assert "alice-main" not in page.content()
+    assert alice_credential.label not in page.content()
 
     # Nor can he make it act: verifying it by POST is the same 404, and KIS hears nothing.
     token = page.locator("form.sign-out input[name=csrfmiddlewaretoken]").input_value()
-    verify = reverse("accounts:credential_verify", args=[alices_credential.pk])
+    verify = reverse("accounts:credential_verify", args=[alice_credential.pk])
     answer = page.request.post(verify, form={"csrfmiddlewaretoken": token})
     assert answer.status == 404
-    alices_credential.refresh_from_db()
-    assert alices_credential.verified_at is None
+    alice_credential.refresh_from_db()
+    assert alice_credential.verified_at is None
 
 
 @pytest.mark.parametrize(
@@ -111,22 +95,12 @@ def test_bob_cannot_reach_alices_credential_by_url(
     ids=["paper", "real"],
 )
 def test_the_badge_colour_tells_paper_from_real(
-    signed_in_page, make_member, environment, text, background
+    signed_in_page, make_member, make_credential, environment, text, background
 ):
-    owner = make_member("erin")
-    credential = Credential(
-        owner=owner,
-        label=f"erin-{environment}",
-        environment=environment,
-        app_key="P" * 36,
-        account_number="50000001",
-        hts_id="erin",
-        is_selected=True,
-    )
-    credential.set_app_secret("s" * 180)
-    credential.save()
+    member = make_member("erin")
+    make_credential(member, environment=environment)  # the first one is in use
 
-    page = signed_in_page("erin")
+    page = signed_in_page(member)
     badge = page.locator(".topbar .env-badge")
     expect(badge).to_have_text(text)
     assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == background

@@ -18,8 +18,8 @@ def test_strangers_are_sent_to_sign_in_and_the_page_is_korean(page):
     assert response.headers["content-security-policy"].startswith("default-src 'self';")
 
 
-def test_sign_in_shows_the_member_and_the_navigation(signed_in_page):
-    page = signed_in_page("carol")
+def test_sign_in_shows_the_member_and_the_navigation(signed_in_page, make_member):
+    page = signed_in_page(make_member("carol"))
     expect(page.locator(".topbar .user")).to_have_text("carol")
     nav = page.get_by_role("navigation")
     expect(nav.locator(".nav-link")).to_have_count(4)
@@ -36,8 +36,8 @@ def test_static_files_load_under_daphne(page):
     assert background == "rgb(27, 42, 65)"
 
 
-def test_language_switch_to_english_and_back(signed_in_page):
-    page = signed_in_page("dave")
+def test_language_switch_to_english_and_back(signed_in_page, make_member):
+    page = signed_in_page(make_member("dave"))
     page.locator("form.language-switch button[value=en]").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
