@@ -241,10 +241,6 @@ def _ymd(moment: dt.datetime | dt.date) -> str:
     return moment.strftime("%Y%m%d")
 
 
-def _price(sym: Symbol, value: Decimal) -> str:
-    return wire.amount(value) if sym.domestic else wire.fixed(value, 4)
-
-
 class Api:
     def __init__(self, sim: Simulator, rate_limits: dict[str, int] | None = None):
         self.sim = sim
