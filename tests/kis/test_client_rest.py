@@ -316,14 +316,18 @@ async def test_reads_retry_the_simulators_rate_limit_until_served():
 
 
 async def test_200_concurrent_reads_never_exceed_the_limit_in_any_second():
-    """The simulator enforces 100/s here; the client is configured to the same 100/s."""
+    """The simulator enforces 100/s here; the client budgets 90/s, as it budgets 18 of KIS's 20.
+
+    The margin is what keeps arrivals under the limit when the loop or the network bunches
+    requests that left on time.
+    """
     simulator = Simulator(accounts=[], speed=0, rate_limits={"real": 100, "paper": 2})
     await simulator.start()
     account = simulator.add_account(make_account("real"))
     kis = KisClient(
         credentials_for(account),
         simulator.real_url,
-        limiter=InProcessRateLimiter(RateLimits(real_per_s=100)),
+        limiter=InProcessRateLimiter(RateLimits(real_per_s=90)),
     )
     try:
         await kis.ensure_token()
