@@ -36,7 +36,7 @@ messages: install
 # Browser tests drive Debian's chromium; installed here when missing and we are root.
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
 		{ echo "chromium is missing: apt-get install chromium (as root)"; exit 1; }
 
 # PostgreSQL and Redis run on these machines; start them if something stopped them.
