@@ -829,9 +829,11 @@ class Api:
         self._account(req)
         code, ord_dvsn, qty, price = req.need("PDNO", "ORD_DVSN", "ORD_QTY", "ORD_UNPR")
         self._check_session(req.env)
-        market = self.sim.market
+        quantity, unit_price = _qty(qty), _dec(price)
         self.sim.stats.count_order(req.ledger.account.appkey)
-        order = market.submit_order(req.ledger, code, req.arg, ord_dvsn, _qty(qty), _dec(price))
+        order = self.sim.market.submit_order(
+            req.ledger, code, req.arg, ord_dvsn, quantity, unit_price
+        )
         return self._order_output(req, order, "buy" if req.arg == BUY else "sell"), ""
 
     async def order_rvsecncl(self, req: Request) -> tuple[dict, str]:
@@ -842,14 +844,15 @@ class Api:
         if kind not in ("01", "02"):
             raise Rejected("value")
         self._check_session(req.env)
+        quantity, unit_price = _qty(qty or "0"), _dec(price)
         self.sim.stats.count_order(req.ledger.account.appkey)
         row = self.sim.market.revise_or_cancel(
             req.ledger,
             orgn,
             kind,
             ord_dvsn,
-            _qty(qty or "0"),
-            _dec(price),
+            quantity,
+            unit_price,
             all_yn == "Y",
         )
         return self._order_output(req, row, "revise" if kind == "01" else "cancel"), ""
@@ -1100,9 +1103,10 @@ class Api:
         )
         req.need("ORD_SVR_DVSN_CD")
         sym = self._us_order_symbol(exchange, ticker)
+        quantity, unit_price = _qty(qty), _dec(price)
         self.sim.stats.count_order(req.ledger.account.appkey)
         order = self.sim.market.submit_order(
-            req.ledger, sym.code, req.arg, ord_dvsn, _qty(qty), _dec(price)
+            req.ledger, sym.code, req.arg, ord_dvsn, quantity, unit_price
         )
         return self._order_output(req, order, "buy" if req.arg == BUY else "sell"), ""
 
@@ -1114,10 +1118,10 @@ class Api:
         if kind not in ("01", "02"):
             raise Rejected("value")
         self._us_order_symbol(exchange, ticker)
+        quantity, unit_price = _qty(qty or "0"), _dec(price)
         self.sim.stats.count_order(req.ledger.account.appkey)
-        quantity = _qty(qty or "0")
         row = self.sim.market.revise_or_cancel(
-            req.ledger, orgn, kind, "00", quantity, _dec(price), quantity == 0
+            req.ledger, orgn, kind, "00", quantity, unit_price, quantity == 0
         )
         return self._order_output(req, row, "revise" if kind == "01" else "cancel"), ""
 

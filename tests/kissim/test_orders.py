@@ -203,22 +203,22 @@ async def test_real_rejections_have_no_paper_prefix(sim, real):
     assert response.json()["msg_cd"] == "APBK0506"
 
 
-async def test_buyable_amount(sim, paper):
+@pytest.mark.parametrize(("env", "tr_id"), [("paper", "VTTC8908R"), ("real", "TTTC8908R")])
+async def test_buyable_amount(sim, make_kis, env, tr_id):
+    kis = await make_kis(env)
     params = {
-        **paper.acct(),
+        **kis.acct(),
         "PDNO": SAMSUNG,
         "ORD_UNPR": "71000",
         "ORD_DVSN": "00",
         "CMA_EVLU_AMT_ICLD_YN": "N",
         "OVRS_ICLD_YN": "N",
     }
-    body = (await paper.get(f"{DT}/inquire-psbl-order", "VTTC8908R", params)).json()
-    assert body["msg_cd"] == "20310000"
+    body = (await kis.get(f"{DT}/inquire-psbl-order", tr_id, params)).json()
+    assert body["msg_cd"] == ("20310000" if env == "paper" else "MCA00000")
     assert body["output"]["ord_psbl_cash"] == "10000000"
     assert body["output"]["nrcvb_buy_qty"] == str(10_000_000 // 71_000)
-    market = (
-        await paper.get(f"{DT}/inquire-psbl-order", "VTTC8908R", params | {"ORD_DVSN": "01"})
-    ).json()
+    market = (await kis.get(f"{DT}/inquire-psbl-order", tr_id, params | {"ORD_DVSN": "01"})).json()
     assert market["output"]["max_buy_qty"] == str(10_000_000 // 92_300)
 
 
@@ -322,3 +322,14 @@ async def test_krx_clock_accepts_orders_in_the_session():
     finally:
         await kis.aclose()
         await sim.stop()
+
+
+async def test_unparseable_orders_never_reach_the_engine(sim, paper):
+    await paper.order("buy", SAMSUNG, "ten", 70000)
+    await paper.order("buy", SAMSUNG, 1, "7만")
+    assert sim.stats.orders_received(paper.account.appkey) == 0
+    await paper.order("buy", SAMSUNG, 1, 71050)  # parsed, refused by the engine
+    assert sim.stats.orders_received(paper.account.appkey) == 1
+    sim.stats.reset()
+    assert sim.stats.orders_received(paper.account.appkey) == 0
+    assert sim.stats.requests(appkey=paper.account.appkey) == []

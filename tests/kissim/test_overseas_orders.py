@@ -150,3 +150,29 @@ async def test_psamount_and_balance_totals(sim, make_kis):
     totals = (await us_balance(kis))["output2"]
     assert Decimal(totals["frcr_pchs_amt1"]) == Decimal("1243.1")
     assert Decimal(totals["tot_evlu_pfls_amt"]) == Decimal("1300") - Decimal("1243.1")
+
+
+@pytest.mark.parametrize("env", ["paper", "real"])
+async def test_account_trs_answer_on_both_hosts(sim, make_kis, env):
+    kis = await make_kis(env)
+    await kis.post(f"{OT}/order", kis.tr("TTTT1002U"), us_order(kis, 1, "150.00"))
+    ccnl = page_params(
+        kis,
+        PDNO="",
+        ORD_STRT_DT="",
+        ORD_END_DT="",
+        SLL_BUY_DVSN="00",
+        CCLD_NCCS_DVSN="00",
+        OVRS_EXCG_CD="",
+        SORT_SQN="DS",
+        ORD_DT="",
+        ORD_GNO_BRNO="",
+        ODNO="",
+    )
+    rows = (await kis.get(f"{OT}/inquire-ccnl", kis.tr("TTTS3035R"), ccnl)).json()["output"]
+    assert [(r["pdno"], r["nccs_qty"]) for r in rows] == [("AAPL", "1")]
+    params = {**kis.acct(), "OVRS_EXCG_CD": "NASD", "OVRS_ORD_UNPR": "150", "ITEM_CD": "AAPL"}
+    body = (await kis.get(f"{OT}/inquire-psamount", kis.tr("TTTS3007R"), params)).json()
+    assert body["output"]["ord_psbl_frcr_amt"] == "9850.00"  # 10,000 less the resting buy
+    expected = "20310000" if env == "paper" else "MCA00000"
+    assert body["msg_cd"] == expected

@@ -92,3 +92,11 @@ async def test_continuation_without_cursor_starts_over(sim, make_kis):
     response = await kis.balance(tr_cont="N")
     assert response.headers["tr_cont"] == "F"
     assert len(response.json()["output1"]) == 20
+
+
+@pytest.mark.parametrize("tr", ["VTTC8001R", "VTSC9215R", "VTSC9115R"])
+async def test_paper_daily_execution_trs(sim, make_kis, tr):
+    kis = await make_kis("paper", cash_krw=10**12)
+    place_resting_orders(sim, kis, 2)
+    body = (await kis.daily_ccld(tr=tr)).json()
+    assert (body["msg_cd"], len(body["output1"])) == ("20310000", 2)
