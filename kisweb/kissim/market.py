@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import cached_property
 
 from .accounts import SimAccount
 from .clock import Clock
@@ -147,12 +148,12 @@ class Symbol:
         tick = self.tick(price)
         return (price / tick).to_integral_value(ROUND_CEILING) * tick
 
-    @property
+    @cached_property  # the base is fixed for the day
     def upper(self) -> Decimal:
         """Daily upper limit (stck_mxpr): +30% of the base, down to the grid."""
         return self.floor_to_grid(self.base * (1 + LIMIT_RATE))
 
-    @property
+    @cached_property
     def lower(self) -> Decimal:
         return self.ceil_to_grid(self.base * (1 - LIMIT_RATE))
 
@@ -492,26 +493,35 @@ class Market:
         self._emit(MarketEvent("trades", sym, trades=tuple(trades)))
 
     def _rebuild_book(self, sym: Symbol) -> None:
-        """Ten levels each side: bids from the last price down, asks from one tick above."""
+        """Ten levels each side: bids from the last price down, asks from one tick above.
+
+        Runs for every symbol on every tick, so it steps the grid inline: the tick tables
+        nest (each boundary is a multiple of the larger tick), so stepping down by the tick
+        just below a price always lands on the grid.
+        """
+        random = self._rng.random
+        low, high = (50, 3000) if sym.domestic else (10, 800)
 
         def qty() -> int:
             if sym.liquidity is not None:
                 return sym.liquidity
-            if self._rng.random() < 0.1:
-                return self._rng.randint(1, 20)  # a thin level, so big orders fill partially
-            return self._rng.randint(50, 3000) if sym.domestic else self._rng.randint(10, 800)
+            if random() < 0.1:
+                return 1 + int(random() * 20)  # a thin level, so big orders fill partially
+            return low + int(random() * (high - low + 1))
 
+        tick = sym.tick
+        epsilon = Decimal("0.0001")
         top = sym.upper if sym.domestic else sym.base * 2
-        bottom = sym.lower if sym.domestic else sym.tick(sym.base)
+        bottom = sym.lower if sym.domestic else tick(sym.base)
         asks, bids = [], []
-        price = sym.move(sym.price, 1)
+        price = sym.price + tick(sym.price)
         while len(asks) < BOOK_DEPTH and price <= top:
             asks.append(Level(price, qty()))
-            price = sym.move(price, 1)
+            price += tick(price)
         price = sym.price
         while len(bids) < BOOK_DEPTH and price >= bottom:
             bids.append(Level(price, qty()))
-            price = sym.move(price, -1)
+            price -= tick(price - epsilon)
         sym.asks, sym.bids = asks, bids
 
     # -- orders --------------------------------------------------------------------------

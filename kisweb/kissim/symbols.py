@@ -7,6 +7,7 @@ only seed the random walk.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 # (code, Korean name, base price KRW, market label for rprs_mrkt_kor_name)
 KRX_LISTINGS: tuple[tuple[str, str, int, str], ...] = (
@@ -113,6 +114,7 @@ KRW = "KRW"
 USD = "USD"
 
 
+@lru_cache(maxsize=65536)  # the walk asks for the same few thousand prices over and over
 def krx_tick(price: Decimal) -> Decimal:
     """KRX unified tick table (REFERENCE.md §8)."""
     for bound, tick in (
@@ -128,5 +130,6 @@ def krx_tick(price: Decimal) -> Decimal:
     return Decimal(1000)
 
 
+@lru_cache(maxsize=65536)
 def us_tick(price: Decimal) -> Decimal:
     return Decimal("0.01") if price >= 1 else Decimal("0.0001")
