@@ -89,17 +89,23 @@ class Session:
         # Observed: iv 16 hex-looking chars, key 32 lowercase letters (§7.2).
         self.iv = _ascii_key(16, "0123456789abcdef")
         self.key = _ascii_key(32, string.ascii_lowercase)
-        self.outbox: asyncio.Queue[str] = asyncio.Queue()
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()  # None: close after the rest
         self.answered = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
 
     def send(self, text: str) -> None:
         self.outbox.put_nowait(text)
 
+    def close_after_flush(self) -> None:
+        self.outbox.put_nowait(None)
+
     async def writer(self) -> None:
         while True:
             text = await self.outbox.get()
             try:
+                if text is None:
+                    await self.ws.close()
+                    return
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
@@ -275,7 +281,7 @@ class Hub:
             holder = self._bound.get(account.appkey)
             if holder is not None and holder is not session:
                 self._error(session, ALREADY_IN_USE, tr_id, tr_key, rt_cd="9")
-                return await self._refuse(session)
+                return session.close_after_flush()  # the newer session goes, the older stays
             session.appkey = account.appkey
             self._bound[account.appkey] = session
             self.stats.session_opened(account.appkey)
@@ -301,13 +307,6 @@ class Hub:
         with self._index_lock:
             self._index.get(sub, set()).discard(session)
         return self._ack(session, OK_UNSUBSCRIBE, tr_id, tr_key)
-
-    async def _refuse(self, session: Session) -> None:
-        """Flush the OPSP8996 answer, then close the newer session."""
-        while not session.outbox.empty():
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.01)
-        await session.ws.close()
 
     @staticmethod
     def _valid_tr(env: str, tr_id: str) -> bool:
