@@ -152,3 +152,26 @@ def test_the_language_switch_is_a_post_form_to_set_language(rf, member):
     assert 'name="language" value="ko" lang="ko" aria-pressed="true">한국어</button>' in html
     assert 'name="language" value="en" lang="en" aria-pressed="false">English</button>' in html
     assert inspect_html(html).post_forms_without_csrf == []
+
+
+@pytest.mark.django_db
+def test_members_reach_their_account_pages_from_the_nav(client, member):
+    client.force_login(member)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").text
+    for url, label in [
+        (reverse("accounts:credential_list"), "Credentials"),
+        (reverse("accounts:two_factor_setup"), "Two-factor"),
+        (reverse("accounts:audit_log"), "Activity"),
+        (reverse("password_change"), "Password"),
+    ]:
+        assert f'<a class="nav-link" href="{url}">{label}</a>' in html
+    assert reverse("admin:index") not in html
+
+
+@pytest.mark.django_db
+def test_staff_also_get_the_admin_link(client, member):
+    member.is_staff = True
+    member.save(update_fields=["is_staff"])
+    client.force_login(member)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert f'<a class="nav-link" href="{reverse("admin:index")}">Admin</a>' in html
