@@ -42,7 +42,11 @@ PAGE_SIZES = {  # §3.4; the overseas sizes are unconfirmed, chosen small enough
     "overseas": {"real": 20, "paper": 10},
 }
 WS_PATHS = ("/", "/tryitout")
-ARRIVED = web.RequestKey("arrived", float)  # when the gateway saw the request
+ARRIVED = web.RequestKey("arrived", float)
+NEW_ORDER_HANDLERS = (
+    "order_cash",
+    "us_order",
+)  # what `lose_order_answers` applies to  # when the gateway saw the request
 
 DQ = "/uapi/domestic-stock/v1/quotations"
 DT = "/uapi/domestic-stock/v1/trading"
@@ -321,7 +325,7 @@ class Api:
         if route is None or request.method != route.method:
             raise ApiError(wire.NO_ROUTE)
         ledger = self._credentials(request, env)
-        self._authorize(request, ledger, env)
+        self._authorize(request, ledger)
         tr_id = request.headers.get("tr_id", "").strip()
         if tr_id not in route.trs[env]:
             other = "real" if env == "paper" else "paper"
@@ -342,12 +346,11 @@ class Api:
             route.trs[env][tr_id],
         )
         handler: Handler = getattr(self, route.handler)
-        lose = route.handler in ("order_cash", "us_order") and self.sim.faults.take_lost_answer()
         try:
             body, tr_cont = await handler(req)
         except Rejected as refusal:
             raise ApiError(rejection(refusal.reason, env)) from None
-        if lose and body.get("rt_cd") == "0":
+        if route.handler in NEW_ORDER_HANDLERS and self.sim.faults.take_lost_answer():
             raise AnswerLost
         return wire.envelope_response(body, tr_id=tr_id, tr_cont=tr_cont)
 
@@ -381,7 +384,7 @@ class Api:
             raise ApiError(wire.RATE_LIMITED)
         window.append(now)
 
-    def _authorize(self, request: web.Request, ledger: Ledger, env: str) -> None:
+    def _authorize(self, request: web.Request, ledger: Ledger) -> None:
         header = request.headers.get("authorization", "").strip()
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():

@@ -101,10 +101,13 @@ async def test_lost_order_answer_still_reaches_the_book(sim, paper):
     assert len(lost) == 1
 
 
-async def test_rejected_order_is_not_lost(sim, paper):
+async def test_rejected_orders_do_not_use_up_lost_answers(sim, paper):
     sim.faults.lose_order_answers = 1
     response = await paper.order("buy", SAMSUNG, 1, 71050)  # off the grid: answered
     assert response.json()["rt_cd"] == "1"
+    assert sim.faults.lose_order_answers == 1
+    with pytest.raises(httpx.TransportError):
+        await paper.order("buy", SAMSUNG, 1, 71000)
     assert sim.faults.lose_order_answers == 0
 
 
