@@ -567,9 +567,18 @@ class Market:
             ledger.orders[order.odno] = order
             ledger.holdings.setdefault(code, Holding(sym))
             self._emit(MarketEvent("notice", sym, ledger=ledger, order=order, notice="accept"))
-            self._match(ledger, order)
+            all_or_nothing = ord_dvsn in (FOK_LIMIT, FOK_MARKET)
+            if not all_or_nothing or self._fillable(order) >= order.qty:
+                self._match(ledger, order)
             self._finish_immediate(ledger, order)
             return order
+
+    @staticmethod
+    def _fillable(order: Order) -> int:
+        """Quantity the opposite book offers at or better than the order's limit."""
+        if order.side == BUY:
+            return sum(lvl.qty for lvl in order.symbol.asks if lvl.price <= order.limit)
+        return sum(lvl.qty for lvl in order.symbol.bids if lvl.price >= order.limit)
 
     def _validate(self, ledger: Ledger, order: Order) -> Decimal:
         """Return the engine limit for the order, or raise Rejected."""

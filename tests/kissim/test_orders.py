@@ -333,3 +333,16 @@ async def test_unparseable_orders_never_reach_the_engine(sim, paper):
     sim.stats.reset()
     assert sim.stats.orders_received(paper.account.appkey) == 0
     assert sim.stats.requests(appkey=paper.account.appkey) == []
+
+
+@pytest.mark.parametrize(("ord_dvsn", "filled", "cancelled"), [("11", "6", "4"), ("12", "0", "10")])
+async def test_ioc_and_fok_never_rest(sim, real, ord_dvsn, filled, cancelled):
+    sim.market.set_liquidity(SAMSUNG, 3)  # 6 shares offered up to 71,200
+    answer = await real.order("buy", SAMSUNG, 10, 71200, ord_dvsn=ord_dvsn)
+    row = await ccld_row(real, answer.json()["output"]["ODNO"])
+    assert (row["tot_ccld_qty"], row["cnc_cfrm_qty"], row["rmn_qty"]) == (filled, cancelled, "0")
+
+
+async def test_ioc_is_real_only(paper):
+    response = await paper.order("buy", SAMSUNG, 1, 71200, ord_dvsn="11")
+    assert response.json()["msg1"] == "모의투자 주문구분 입력오류입니다."
