@@ -123,6 +123,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# How many proxies in front of daphne append to X-Forwarded-For (see kisweb/clientip.py).
+KISWEB_TRUSTED_PROXIES = config.env_int(
+    "KISWEB_TRUSTED_PROXIES", 1 if HOSTED and config.env_bool("KISWEB_BEHIND_PROXY", True) else 0
+)
+AXES_CLIENT_IP_CALLABLE = "kisweb.clientip.client_ip"
 OTP_TOTP_ISSUER = "kisweb"
 # People are invited by an admin unless sign-up is opened.
 KISWEB_SIGNUP_OPEN = config.env_bool("KISWEB_SIGNUP_OPEN", False)
@@ -221,5 +226,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": config.env_str("KISWEB_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # One INFO line per HTTP request or sign-in attempt is noise, not an audit trail.
+        "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
