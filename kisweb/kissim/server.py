@@ -40,12 +40,14 @@ class Simulator:
         pingpong_interval_s: float = 30.0,
         pingpong_timeout_s: float = 90.0,
         rate_limits: dict[str, int] | None = None,
+        token_issue_interval_s: float | None = None,
     ):
         """`speed` multiplies the tick rate; 0 stops the walk (tests then call market.step()).
 
         `clock` is "always", "krx", or a Clock; `now` injects the wall clock for "krx".
         `rate_limits` overrides the per-second limits {"real": 20, "paper": 2} (§6), so
-        tests about other rules need not pace themselves.
+        tests about other rules need not pace themselves. `token_issue_interval_s` shortens
+        the one-new-token-per-minute rule (§2.1; default 60 s) for tests that re-issue.
         """
         self.host = host
         self.real_port = real_port
@@ -54,7 +56,7 @@ class Simulator:
         self.clock = clock if isinstance(clock, Clock) else Clock(clock, now)
         self.faults = Faults()
         self.stats = Stats()
-        self.tokens = TokenStore()
+        self.tokens = TokenStore(token_issue_interval_s)
         self.market = Market(seed=seed, clock=self.clock)
         self.hub = Hub(
             self.market,

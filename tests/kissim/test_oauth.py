@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from kisweb.kissim import make_account
+from kisweb.kissim import Simulator, make_account
 
 from .conftest import DQ
 
@@ -179,3 +179,19 @@ async def test_malformed_token_request_never_crashes(sim):
         listed = await http.post("/oauth2/tokenP", json=[1, 2])
     assert garbage.status_code == listed.status_code == 403
     assert garbage.json()["error_code"] == "EGW00101"
+
+
+async def test_token_issue_interval_is_configurable():
+    account = make_account("paper")
+    sim = Simulator(accounts=[account], speed=0, token_issue_interval_s=0)
+    await sim.start()
+    try:
+        async with httpx.AsyncClient(base_url=sim.paper_url) as http:
+            first = (await http.post("/oauth2/tokenP", json=token_body(account))).json()
+            sim.faults.expire_tokens()
+            second = await http.post("/oauth2/tokenP", json=token_body(account))
+        assert second.status_code == 200
+        assert second.json()["access_token"] != first["access_token"]
+        assert sim.stats.token_issues(account.appkey) == 2
+    finally:
+        await sim.stop()
