@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.audit import record
 from accounts.models import AuditEvent, Credential, KisToken
 
 User = get_user_model()
@@ -120,6 +121,38 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # Staff changes and deletions belong in the audit trail like the owners' own.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            record(
+                request.user,
+                AuditEvent.Action.CREDENTIAL_CHANGED,
+                obj,
+                request,
+                via="admin",
+                fields=sorted(form.changed_data),
+            )
+
+    def delete_model(self, request, obj):
+        self._record_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for credential in queryset:
+            self._record_deletion(request, credential)
+        super().delete_queryset(request, queryset)
+
+    def _record_deletion(self, request, credential):
+        record(
+            request.user,
+            AuditEvent.Action.CREDENTIAL_DELETED,
+            credential,
+            request,
+            via="admin",
+            owner=credential.owner.get_username(),
+        )
 
     @admin.display(description=_("account number"))
     def account_display(self, credential):

@@ -74,3 +74,29 @@ def test_deleting_a_user_keeps_their_events(alice, django_user_model):
     alice.delete()
     stored = AuditEvent.objects.get(pk=event.pk)
     assert (stored.actor, stored.actor_name) == (None, "alice")
+
+
+def test_staff_changes_and_deletions_in_the_admin_are_audited(admin_client, admin_user, alice):
+    credential = alice.kis_credentials.get()
+    change = reverse("admin:accounts_credential_change", args=[credential.pk])
+    response = admin_client.post(
+        change,
+        {
+            "label": "Renamed by staff",
+            "hts_id": credential.hts_id,
+            "is_enabled": "on",
+            "tokens-TOTAL_FORMS": "0",
+            "tokens-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    changed = AuditEvent.objects.get(action=AuditEvent.Action.CREDENTIAL_CHANGED)
+    assert (changed.actor, changed.target_id) == (admin_user, str(credential.pk))
+    assert changed.detail == {"via": "admin", "fields": ["label"]}
+
+    delete = reverse("admin:accounts_credential_delete", args=[credential.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    deleted = AuditEvent.objects.get(action=AuditEvent.Action.CREDENTIAL_DELETED)
+    assert (deleted.actor, deleted.target_id) == (admin_user, str(credential.pk))
+    assert deleted.detail == {"via": "admin", "owner": alice.username}
+    assert not alice.kis_credentials.exists()
