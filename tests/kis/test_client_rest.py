@@ -28,7 +28,6 @@ from kisweb.kis import (
 )
 from kisweb.kis.client import KST
 from kisweb.kissim import Simulator, make_account
-from kisweb.kissim import oauth as sim_oauth
 
 from .conftest import credentials_for
 from .test_limiter import max_in_any_window
@@ -78,8 +77,8 @@ async def test_a_paper_key_on_the_real_host_is_an_invalid_credential(sim):
             await kis.ensure_token()
 
 
-async def test_an_expired_token_is_renewed_once_and_the_read_retried(sim, make_client, monkeypatch):
-    monkeypatch.setattr(sim_oauth, "ISSUE_INTERVAL_S", 0.0)  # see var/notes/kis-needs-from-sim.md
+async def test_an_expired_token_is_renewed_once_and_the_read_retried(sim, make_client):
+    sim.tokens.issue_interval_s = 0.0  # the client's own clock keeps the minute
     clock = Clock()
     account, kis = make_client("paper", client={"now": clock})
     await kis.quote("005930")
@@ -264,10 +263,10 @@ async def test_a_rate_limited_order_is_rate_limited_and_not_resent(sim, make_cli
 
 
 async def test_an_order_with_an_expired_token_is_sent_once_with_the_new_token(
-    sim, make_client, monkeypatch
+    sim, make_client
 ):
     """The gateway refused the first try before the order ran, so one resend is safe."""
-    monkeypatch.setattr(sim_oauth, "ISSUE_INTERVAL_S", 0.0)
+    sim.tokens.issue_interval_s = 0.0
     clock = Clock()
     account, kis = make_client("paper", client={"now": clock})
     await kis.ensure_token()
