@@ -35,6 +35,7 @@ from .oauth import TokenStore
 from .stats import Stats
 
 MAX_REGISTRATIONS = 41  # per session, notices included (§6)
+CLOSE_TIMEOUT_S = 0.2  # how long a closing handshake may wait for the client (fast stop)
 DOMESTIC_QUOTE_TRS = frozenset({"H0STCNT0", "H0STASP0"})
 US_QUOTE_TRS = frozenset({"HDFSCNT0", "HDFSASP0"})
 NOTICE_TRS = {
@@ -140,7 +141,7 @@ class Hub:
 
     async def handle(self, request: web.Request, env: str) -> web.WebSocketResponse:
         # autoping=False: client ping/pong frames reach us and count as PINGPONG answers.
-        ws = web.WebSocketResponse(autoping=False, max_msg_size=64 * 1024)
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=64 * 1024, timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
         session = Session(ws, env, request.transport)
         self.sessions.add(session)
@@ -191,9 +192,11 @@ class Hub:
                 return
 
     async def close_all(self) -> None:
-        for session in list(self.sessions):
+        async def close(session: Session) -> None:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await session.ws.close()
+
+        await asyncio.gather(*(close(s) for s in list(self.sessions)))
 
     def send_malformed(self) -> None:
         for session in list(self.sessions):

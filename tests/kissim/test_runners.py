@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from decimal import Decimal
@@ -149,3 +150,17 @@ async def test_cli_serves_until_sigterm(tmp_path):
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 10)
     assert code == 0
+
+
+def test_stop_is_quick_with_a_client_that_never_answers_the_close():
+    runner = SimulatorThread(speed=0).start()
+    raw = socket.create_connection(("127.0.0.1", runner.paper_port))
+    raw.sendall(
+        b"GET /tryitout HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert b"101" in raw.recv(1024).split(b"\r\n")[0]
+    began = time.monotonic()
+    runner.stop()
+    raw.close()
+    assert time.monotonic() - began < 0.5
