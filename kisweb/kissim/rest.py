@@ -394,6 +394,8 @@ class Api:
             raise ApiError(wire.TOKEN_INVALID)
         if not token.live(time.monotonic()):
             raise ApiError(wire.TOKEN_EXPIRED)
+        if request.headers.get("custtype", "P").strip() not in ("P", "B"):
+            raise ApiError(wire.BAD_CUSTTYPE)
 
     # -- OAuth (§2) ----------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ APPSECRET_INVALID = Answer("EGW00105", "유효하지 않은 AppSecret입니다."
 TOKEN_INVALID = Answer("EGW00121", "유효하지 않은 token 입니다.", 500)
 TOKEN_EXPIRED = Answer("EGW00123", "기간이 만료된 token 입니다.", 500)
 NOT_BEARER = Answer("EGW00205", "credentials_type이 유효하지 않습니다.(Bearer)", 500)
+BAD_CUSTTYPE = Answer("EGW00208", "고객유형(custtype)이 유효하지 않습니다.", 500)
 RATE_LIMITED = Answer("EGW00201", "초당 거래건수를 초과하였습니다.", 500)
 SERVER_ERROR = Answer("EGW00002", "서버 에러가 발생했습니다.", 500)
 BAD_REQUEST = Answer("EGW00101", "유효하지 않은 요청입니다.", 500)

@@ -346,3 +346,14 @@ async def test_ioc_and_fok_never_rest(sim, real, ord_dvsn, filled, cancelled):
 async def test_ioc_is_real_only(paper):
     response = await paper.order("buy", SAMSUNG, 1, 71200, ord_dvsn="11")
     assert response.json()["msg1"] == "모의투자 주문구분 입력오류입니다."
+
+
+async def test_resting_order_fills_when_the_random_walk_crosses_it(sim, paper):
+    odno = (await paper.order("buy", SAMSUNG, 1, 70500)).json()["output"]["ODNO"]
+    for _ in range(500):  # seeded: the same walk every run
+        sim.market.step()
+        if sim.market.ledgers[paper.account.appkey].orders[odno].filled:
+            break
+    row = await ccld_row(paper, odno)
+    assert row["tot_ccld_qty"] == "1"
+    assert int(row["avg_prvs"]) <= 70500

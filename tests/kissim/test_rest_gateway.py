@@ -22,6 +22,7 @@ PRICE_PARAMS = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
         (None, {"authorization": "Bearer not-a-token"}, "EGW00121"),
         ("tr_id", None, "OPSQ0002"),
         (None, {"tr_id": "FHKST99999999"}, "OPSQ0002"),
+        (None, {"custtype": "X"}, "EGW00208"),
     ],
 )
 async def test_header_errors_answer_like_kis(paper, drop, replace, msg_cd):
