@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 
 class Faults:
+    """The simulator's fault switches; see the module docstring for threading."""
+
     def __init__(self) -> None:
         self.hang = False  # accept the request, never answer
         self.http_500 = False  # every KIS path answers 500 with EGW00002
@@ -31,6 +33,15 @@ class Faults:
     def lose_order_answers(self, count: int) -> None:
         with self._lock:
             self._lost_answers = int(count)
+
+    def bind(
+        self,
+        on_drop: Callable[[], None],
+        on_expire: Callable[[], None],
+        on_malformed: Callable[[], None],
+    ) -> None:
+        """Connect the action switches to the simulator that owns them."""
+        self._on_drop, self._on_expire, self._on_malformed = on_drop, on_expire, on_malformed
 
     def take_lost_answer(self) -> bool:
         with self._lock:

@@ -323,6 +323,8 @@ class MarketEvent:
 
 
 class Market:
+    """Every listed symbol, every customer's ledger, and the matching engine."""
+
     def __init__(self, seed: int = 0, clock: Clock | None = None):
         self.clock = clock or Clock()
         self.lock = threading.RLock()

@@ -81,6 +81,8 @@ def encrypt_notice(plain: str, key: str, iv: str) -> str:
 
 
 class Session:
+    """One WebSocket connection: its registrations, AES key/iv, and an ordered outbox."""
+
     def __init__(self, ws: web.WebSocketResponse, env: str, transport: asyncio.Transport | None):
         self.ws = ws
         self.transport = transport
@@ -113,6 +115,8 @@ class Session:
 
 
 class Hub:
+    """All sessions of both environments, and the fan-out of market events to them."""
+
     def __init__(
         self,
         market: Market,

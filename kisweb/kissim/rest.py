@@ -246,6 +246,8 @@ def _ymd(moment: dt.datetime | dt.date) -> str:
 
 
 class Api:
+    """The KIS REST gateway and TR handlers for both environments."""
+
     def __init__(self, sim: Simulator, rate_limits: dict[str, int] | None = None):
         self.sim = sim
         self.rate_limits = {**RATE_LIMITS, **(rate_limits or {})}

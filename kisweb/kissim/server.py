@@ -68,9 +68,11 @@ class Simulator:
             pingpong_timeout_s,
         )
         self.api = Api(self, rate_limits)
-        self.faults._on_drop = self._threadsafe(self._drop_sockets)
-        self.faults._on_expire = self.tokens.expire_all
-        self.faults._on_malformed = self._threadsafe(self.hub.send_malformed)
+        self.faults.bind(
+            on_drop=self._threadsafe(self._drop_sockets),
+            on_expire=self.tokens.expire_all,
+            on_malformed=self._threadsafe(self.hub.send_malformed),
+        )
         for account in DEMO_ACCOUNTS if accounts is None else accounts:
             self.add_account(account)
         self._runners: list[web.AppRunner] = []

@@ -19,6 +19,8 @@ class RequestRecord:
 
 
 class Stats:
+    """Thread-safe counters and a request log, read by tests and benchmarks."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: deque[RequestRecord] = deque(maxlen=200_000)

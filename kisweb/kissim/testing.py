@@ -19,6 +19,8 @@ START_TIMEOUT_S = 10.0
 
 
 class SimulatorThread:
+    """A Simulator on its own loop and thread; `.sim` is the Simulator itself."""
+
     def __init__(self, **simulator_kwargs: Any):
         self.sim = Simulator(**simulator_kwargs)
         self._loop: asyncio.AbstractEventLoop | None = None
