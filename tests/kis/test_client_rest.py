@@ -262,9 +262,7 @@ async def test_a_rate_limited_order_is_rate_limited_and_not_resent(sim, make_cli
     assert sim.stats.orders_received(account.appkey) == 0
 
 
-async def test_an_order_with_an_expired_token_is_sent_once_with_the_new_token(
-    sim, make_client
-):
+async def test_an_order_with_an_expired_token_is_sent_once_with_the_new_token(sim, make_client):
     """The gateway refused the first try before the order ran, so one resend is safe."""
     sim.tokens.issue_interval_s = 0.0
     clock = Clock()
