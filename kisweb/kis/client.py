@@ -131,7 +131,13 @@ class KisClient:
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._now = now
-        self._http = httpx.AsyncClient(base_url=self.rest_url, timeout=timeout_s)
+        # KIS answers at most 20 calls/s per app key: a few kept-alive connections carry
+        # that, and a small pool never opens and closes connections under a burst.
+        self._http = httpx.AsyncClient(
+            base_url=self.rest_url,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        )
         store = token_store or MemoryTokenStore()
         self._access = TokenManager(
             app_key=creds.app_key,
