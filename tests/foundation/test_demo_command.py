@@ -3,27 +3,13 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_is_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+from tests.foundation.processes import ROOT, free_port, port_is_closed, wait_for_line
 
 
 @pytest.fixture
@@ -32,8 +18,8 @@ def demo_env(tmp_path):
         "PATH": os.environ["PATH"],
         "KISWEB_MODE": "demo",
         "KISWEB_VAR_DIR": str(tmp_path),
-        "KISWEB_SIM_REAL_PORT": str(_free_port()),
-        "KISWEB_SIM_PAPER_PORT": str(_free_port()),
+        "KISWEB_SIM_REAL_PORT": str(free_port()),
+        "KISWEB_SIM_PAPER_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     subprocess.run(
@@ -46,24 +32,8 @@ def demo_env(tmp_path):
     return env
 
 
-def _wait_for_line(process, pattern, deadline_s):
-    deadline = time.monotonic() + deadline_s
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-    printed = "".join(seen)
-    raise AssertionError(f"demo never printed {pattern!r}; it printed:\n{printed}")
-
-
 def test_demo_serves_a_signed_in_page_with_the_simulator_and_stops_on_ctrl_c(demo_env):
-    web_port = _free_port()
+    web_port = free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(web_port)],
         cwd=ROOT,
@@ -73,8 +43,8 @@ def test_demo_serves_a_signed_in_page_with_the_simulator_and_stops_on_ctrl_c(dem
         text=True,
     )
     try:
-        url = _wait_for_line(process, r"running at (http://\S+)", 60).group(1)
-        login = _wait_for_line(process, r"Sign in as '(\w+)' with password '([^']+)'", 5)
+        url = wait_for_line(process, r"running at (http://\S+)", 60).group(1)
+        login = wait_for_line(process, r"Sign in as '(\w+)' with password '([^']+)'", 5)
         with httpx.Client(base_url=url, timeout=10) as browser:
             form = browser.get("/accounts/login/")
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
@@ -96,5 +66,5 @@ def test_demo_serves_a_signed_in_page_with_the_simulator_and_stops_on_ctrl_c(dem
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Stopped." in output
-    assert _port_is_closed(web_port)
-    assert _port_is_closed(int(demo_env["KISWEB_SIM_PAPER_PORT"]))
+    assert port_is_closed(web_port)
+    assert port_is_closed(int(demo_env["KISWEB_SIM_PAPER_PORT"]))
