@@ -25,6 +25,7 @@ from kisweb.kis.realtime import (
     Trade,
     decrypt_payload,
 )
+from kisweb.kis.realtime.events import BookTexts
 
 NOTICE_KEY = "abcdefghijklmnopqrstuvwxyzabcdef"  # 32 ASCII letters, as KIS sends (§7.2)
 NOTICE_IV = "0123456789abcdef"
@@ -192,6 +193,74 @@ def test_a_us_trade_and_a_us_book_parse():
     assert (book.total_bid_quantity, book.total_ask_quantity) == (900, 800)
 
 
+def test_a_book_keeps_its_levels_as_the_texts_kis_sent():
+    us_fields = ["DNASAAPL", "AAPL", "4", "20260709", "101500", "20260709", "231500", "900",
+                 "800", "0", "0", "191.2400", "191.2600", "300", "200", "0", "0"]  # fmt: skip
+    [us_book] = FrameParser().parse(frame("HDFSASP0", [us_fields]))
+    assert us_book.level_texts() == BookTexts(
+        ask_prices=("191.2600",),
+        ask_quantities=("200",),
+        bid_prices=("191.2400",),
+        bid_quantities=("300",),
+        total_ask_quantity="800",
+        total_bid_quantity="900",
+    )
+    [book] = FrameParser().parse(frame("H0STASP0", [book_record()]))
+    texts = book.level_texts()
+    assert texts.ask_prices == tuple(str(71600 + 100 * i) for i in range(10))
+    assert texts.bid_quantities == tuple(str(200 + i) for i in range(10))
+    assert (texts.total_ask_quantity, texts.total_bid_quantity) == ("1045", "2045")
+
+
+def test_a_book_reads_as_decimal_prices_and_int_quantities():
+    [book] = FrameParser().parse(frame("H0STASP0", [book_record()]))
+    assert book.total_bid_quantity == 2045 and type(book.total_bid_quantity) is int
+    assert all(type(price) is Decimal for price in book.ask_prices + book.bid_prices)
+    assert book.depth == 10
+
+
+def test_book_equality_and_repr_are_by_the_typed_values():
+    [book] = FrameParser().parse(frame("H0STASP0", [book_record()]))
+    eager = OrderBook.from_levels(
+        "H0STASP0", "005930", "005930", time(9, 30, 16),
+        tuple(Decimal(71600 + 100 * i) for i in range(10)), tuple(range(100, 110)),
+        tuple(Decimal(71500 - 100 * i) for i in range(10)), tuple(range(200, 210)),
+        1045, 2045,
+    )  # fmt: skip
+    assert book == eager and eager == book
+    assert repr(book) == repr(eager)
+    assert "ask_prices=(Decimal('71600')," in repr(book)
+    assert book != OrderBook.from_levels("H0STASP0", "005930", "005930", time(9, 30, 16),
+                                         (), (), (), (), 1045, 2045)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("index", "text"),
+    [
+        (3, "716OO"),  # letters O in an ask price
+        (20, "1.2.3"),  # two points in a bid price
+        (25, "1O"),  # a letter O in an ask quantity
+        (40, ""),  # an empty bid quantity
+        (42, "3.5"),  # a fraction of a share
+        (44, "²"),  # a superscript two: isdigit() is true, int() refuses it
+    ],
+)
+def test_a_book_with_a_malformed_number_is_a_malformed_frame(index, text):
+    fields = book_record()
+    fields[index] = text
+    with pytest.raises(MalformedFrame, match="H0STASP0 record unreadable"):
+        FrameParser().parse(frame("H0STASP0", [fields]))
+
+
+@pytest.mark.parametrize(("index", "text"), [(11, "191.24.00"), (13, "3O0"), (8, "8.5")])
+def test_a_us_book_with_a_malformed_number_is_a_malformed_frame(index, text):
+    fields = ["DNASAAPL", "AAPL", "4", "20260709", "101500", "20260709", "231500", "900",
+              "800", "0", "0", "191.2400", "191.2600", "300", "200", "0", "0"]  # fmt: skip
+    fields[index] = text
+    with pytest.raises(MalformedFrame, match="HDFSASP0 record unreadable"):
+        FrameParser().parse(frame("HDFSASP0", [fields]))
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -231,6 +300,87 @@ def test_any_count_of_drifted_book_records_round_trips(count, extra):
     assert [b.symbol for b in books] == [f"{i:06d}" for i in range(count)]
 
 
+def eager_book(tr_id, key, symbol, hhmmss, asks, bids, totals):
+    """The book as the parser built it before books kept their texts: every number
+    converted up front. ``asks``/``bids`` are (price text, quantity text) pairs."""
+
+    def price(text):
+        return Decimal(text) if text else Decimal(0)
+
+    return OrderBook.from_levels(
+        tr_id, key, symbol, time(int(hhmmss[:2]), int(hhmmss[2:4]), int(hhmmss[4:])),
+        tuple(price(p) for p, _ in asks), tuple(int(q) for _, q in asks),
+        tuple(price(p) for p, _ in bids), tuple(int(q) for _, q in bids),
+        int(totals[0]), int(totals[1]),
+    )  # fmt: skip
+
+
+def read_every_number(event):
+    if isinstance(event, OrderBook):
+        return (event.asks, event.bids, event.total_ask_quantity, event.total_bid_quantity)
+    return None
+
+
+price_texts = st.one_of(
+    st.integers(min_value=0, max_value=5_000_000).map(str),
+    st.decimals(min_value=0, max_value=99_999, places=4).map(str),
+    st.just(""),  # an empty price is 0, as before
+)
+quantity_texts = st.one_of(
+    st.integers(min_value=0, max_value=10**12).map(str),
+    st.sampled_from(["007", "+5", " 12", "1_000"]),  # int() takes these, so did the parser
+)
+level_lists = st.lists(st.tuples(price_texts, quantity_texts), min_size=10, max_size=10)
+
+
+@given(
+    level_lists, level_lists, st.tuples(quantity_texts, quantity_texts), st.sampled_from([59, 62])
+)
+def test_a_lazy_domestic_book_equals_the_eagerly_converted_one(asks, bids, totals, length):
+    fields = book_record(length=length)
+    fields[3:13], fields[23:33] = [p for p, _ in asks], [q for _, q in asks]
+    fields[13:23], fields[33:43] = [p for p, _ in bids], [q for _, q in bids]
+    fields[43:45] = totals
+    [book] = FrameParser().parse(frame("H0STASP0", [fields]))
+    assert book == eager_book("H0STASP0", "005930", "005930", "093016", asks, bids, totals)
+    assert book.level_texts() == BookTexts(
+        tuple(p for p, _ in asks), tuple(q for _, q in asks),
+        tuple(p for p, _ in bids), tuple(q for _, q in bids), *totals,
+    )  # fmt: skip
+
+
+@given(st.sampled_from([1, 10]), st.data())
+def test_a_lazy_us_book_equals_the_eagerly_converted_one(levels, data):
+    asks = data.draw(
+        st.lists(st.tuples(price_texts, quantity_texts), min_size=levels, max_size=levels)
+    )
+    bids = data.draw(
+        st.lists(st.tuples(price_texts, quantity_texts), min_size=levels, max_size=levels)
+    )
+    totals = data.draw(st.tuples(quantity_texts, quantity_texts))
+    fields = ["DNASAAPL", "AAPL", "4", "20260709", "101500", "20260709", "231500",
+              totals[1], totals[0], "0", "0"]  # fmt: skip
+    for (ask, ask_qty), (bid, bid_qty) in zip(asks, bids, strict=True):
+        fields += [bid, ask, bid_qty, ask_qty, "0", "0"]
+    [book] = FrameParser().parse(frame("HDFSASP0", [fields]))
+    assert book == eager_book("HDFSASP0", "DNASAAPL", "AAPL", "101500", asks, bids, totals)
+
+
+@given(st.integers(min_value=3, max_value=44), st.text(max_size=6))
+def test_a_book_with_any_text_in_a_number_parses_to_the_eager_result_or_is_malformed(index, text):
+    """Never a book that parses and then raises on a consumer's first read."""
+    fields = book_record()
+    fields[index] = text
+    try:
+        [book] = FrameParser().parse(frame("H0STASP0", [fields]))
+    except MalformedFrame:
+        return
+    asks = list(zip(fields[3:13], fields[23:33], strict=True))
+    bids = list(zip(fields[13:23], fields[33:43], strict=True))
+    expected = eager_book("H0STASP0", "005930", "005930", "093016", asks, bids, fields[43:45])
+    assert repr(book) == repr(expected)  # by repr: Decimal("NaN") parses, as it always has
+
+
 @given(st.text(max_size=400))
 def test_arbitrary_text_never_raises_anything_but_malformed_frame(text):
     with contextlib.suppress(MalformedFrame):
@@ -242,4 +392,5 @@ def test_arbitrary_payloads_for_known_trs_raise_only_malformed_frame(tr_id, data
     fields = data.draw(st.lists(st.text(alphabet="0123456789.-+ab", max_size=6), max_size=130))
     count = data.draw(st.integers(min_value=1, max_value=3))
     with contextlib.suppress(MalformedFrame):
-        FrameParser().parse(f"0|{tr_id}|{count:03d}|{'^'.join(fields)}")
+        for event in FrameParser().parse(f"0|{tr_id}|{count:03d}|{'^'.join(fields)}"):
+            read_every_number(event)  # a book that parsed converts without raising

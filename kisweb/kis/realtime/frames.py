@@ -3,7 +3,9 @@
 The parser is on the hot path. It splits once on ``|`` and once on ``^``, slices records
 by the TR's field count, and converts only the fields an event carries. Prices recur
 (they sit on a tick grid), so ``Decimal``/``time`` conversions go through bounded
-caches whose lookups stay in C (``dict.__getitem__`` with ``__missing__``).
+caches whose lookups stay in C (``dict.__getitem__`` with ``__missing__``). Book levels
+(42 numbers a record) are checked here but kept as text; ``OrderBook`` converts them on
+first read.
 
 Field counts drift (H0STASP0 59→62, H0STCNI0 23→26): records are read by position and
 trailing fields beyond the known layouts are ignored, with one log line per TR.
@@ -14,16 +16,25 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import time
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
+from operator import itemgetter
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..models import Side
-from .events import ExecutionNotice, NoticeAction, OrderBook, Trade
+from .events import (
+    ConversionCache,
+    ExecutionNotice,
+    NoticeAction,
+    OrderBook,
+    Trade,
+    to_decimal,
+)
+from .events import cached_decimal as _DEC
 
 log = logging.getLogger(__name__)
 
@@ -32,36 +43,26 @@ class MalformedFrame(ValueError):
     """A data frame that cannot be read. The session drops it and carries on."""
 
 
-class _Cache(dict):
-    """A bounded memo of one conversion; cleared when full (values recur in bursts)."""
-
-    __slots__ = ("_convert", "_limit")
-
-    def __init__(self, convert: Callable[[str], object], limit: int = 8192) -> None:
-        super().__init__()
-        self._convert = convert
-        self._limit = limit
-
-    def __missing__(self, text: str) -> object:
-        value = self._convert(text)
-        if len(self) >= self._limit:
-            self.clear()
-        self[text] = value
-        return value
-
-
 def _to_time(text: str) -> time | None:
     if not text:
         return None
     return time(int(text[0:2]), int(text[2:4]), int(text[4:6]))
 
 
-def _to_decimal(text: str) -> Decimal:
-    return Decimal(text) if text else Decimal(0)
+_TIME = ConversionCache(_to_time).__getitem__
 
 
-_DEC = _Cache(_to_decimal).__getitem__
-_TIME = _Cache(_to_time).__getitem__
+# -- book checks: a book keeps its numbers as text (``OrderBook``) and converts them on first
+# read, so the parser checks here that they will convert. A malformed number raises now and
+# ``parse`` turns it into ``MalformedFrame``, as when books converted eagerly.
+
+
+def _plain_digits(texts: Sequence[str]) -> bool:
+    """Every text is non-empty ASCII digits, as is every number of a KRX book.
+    (``bytes.isdigit`` is a table lookup per byte; ``str.isdigit`` consults the Unicode
+    database and accepts digits that ``int`` refuses.)"""
+    joined = "".join(texts)
+    return joined.isascii() and joined.encode().isdigit() and all(texts)
 
 
 # -- record builders: (fields, offset, record length, tr_id) -> event ------------------------
@@ -89,21 +90,13 @@ def _domestic_trade(f: list[str], o: int, n: int, tr_id: str) -> Trade:
 
 
 def _domestic_book(f: list[str], o: int, n: int, tr_id: str) -> OrderBook:
-    """H0STASP0, 59 or 62 fields (§7.8): 10 ask then 10 bid prices, then their quantities."""
-    prices = tuple(map(_DEC, f[o + 3 : o + 23]))
-    quantities = tuple(map(int, f[o + 23 : o + 45]))
-    return OrderBook(
-        tr_id,
-        f[o],
-        f[o],
-        _TIME(f[o + 1]),
-        prices[:10],
-        quantities[:10],
-        prices[10:],
-        quantities[10:20],
-        quantities[20],
-        quantities[21],
-    )
+    """H0STASP0, 59 or 62 fields (§7.8): 10 ask then 10 bid prices, their quantities, then
+    the two totals: fields 3–44, already in ``OrderBook``'s layout."""
+    texts = f[o + 3 : o + 45]
+    book = OrderBook(tr_id, f[o], f[o], _TIME(f[o + 1]), texts)
+    if not _plain_digits(texts):  # an empty field, a sign, garbage: convert (or raise) now
+        book.convert()
+    return book
 
 
 def _us_trade(f: list[str], o: int, n: int, tr_id: str) -> Trade:
@@ -127,27 +120,32 @@ def _us_trade(f: list[str], o: int, n: int, tr_id: str) -> Trade:
     )
 
 
+def _us_levels(depth: int) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """Picks an HDFSASP0 record's numbers in ``OrderBook``'s layout: PASK, PBID, VASK, VBID
+    of each level (six fields a level from 11), then AVOL (8) and BVOL (7); in one C call."""
+    level = range(11, 11 + 6 * depth, 6)
+    asks, bids = (i + 1 for i in level), level
+    ask_quantities, bid_quantities = (i + 3 for i in level), (i + 2 for i in level)
+    return itemgetter(*asks, *bids, *ask_quantities, *bid_quantities, 8, 7)
+
+
+_US_LEVELS = {1: _us_levels(1), 10: _us_levels(10)}
+
+
 def _us_book(f: list[str], o: int, n: int, tr_id: str) -> OrderBook:
     """HDFSASP0: 11 header fields, then PBID/PASK/VBID/VASK/DBID/DASK per level; 1 level
-    (17 fields) or 10 (71) — §7.8 leaves the count open."""
-    levels = 10 if n >= 71 else 1
-    base = o + 11
-    bid_prices = tuple(_DEC(f[base + 6 * i]) for i in range(levels))
-    ask_prices = tuple(_DEC(f[base + 6 * i + 1]) for i in range(levels))
-    bid_quantities = tuple(int(f[base + 6 * i + 2]) for i in range(levels))
-    ask_quantities = tuple(int(f[base + 6 * i + 3]) for i in range(levels))
-    return OrderBook(
-        tr_id,
-        f[o],
-        f[o + 1],
-        _TIME(f[o + 4]),
-        ask_prices,
-        ask_quantities,
-        bid_prices,
-        bid_quantities,
-        int(f[o + 8]),
-        int(f[o + 7]),
-    )
+    (17 fields) or 10 (71) — §7.8 leaves the count open. BVOL (7) is the bid total, AVOL
+    (8) the ask total."""
+    depth = 10 if n >= 71 else 1
+    record = f if o == 0 else f[o : o + n]
+    texts = _US_LEVELS[depth](record)
+    # The prices carry decimals, which the digit check cannot vouch for: convert them now
+    # (they recur on the cent grid: cache hits) and leave only the quantities as text.
+    prices = tuple(map(_DEC, texts[: 2 * depth]))
+    book = OrderBook(tr_id, record[0], record[1], _TIME(record[4]), texts, prices)
+    if not _plain_digits(texts[2 * depth :]):
+        book.convert()
+    return book
 
 
 _SIDES = {"01": Side.SELL, "02": Side.BUY}
@@ -171,9 +169,9 @@ def _domestic_notice(f: list[str], o: int, n: int, tr_id: str) -> ExecutionNotic
         is_fill=f[o + 13] == "2",
         rejected=f[o + 12] == "1",
         quantity=int(f[o + 9] or 0),
-        price=_to_decimal(f[o + 10]),
+        price=to_decimal(f[o + 10]),
         order_quantity=int(f[o + 16] or 0),
-        order_price=_to_decimal(order_price) if order_price else None,
+        order_price=to_decimal(order_price) if order_price else None,
         time=_to_time(f[o + 11]),
     )
 
@@ -199,7 +197,7 @@ def _overseas_notice(f: list[str], o: int, n: int, tr_id: str) -> ExecutionNotic
         is_fill=f[o + 12] == "2",
         rejected=f[o + 11] == "1",
         quantity=int(f[o + 8] or 0),
-        price=_to_decimal(f[o + 9]).scaleb(-decimals),
+        price=to_decimal(f[o + 9]).scaleb(-decimals),
         order_quantity=int(f[o + 15] or 0),
         order_price=None,
         time=_to_time(f[o + 10]),
@@ -272,9 +270,9 @@ class FrameParser:
         schema = SCHEMAS.get(tr_id)
         if schema is None:
             raise MalformedFrame(f"no layout for {tr_id[:16]!r}")
-        if not count_text.isdigit() or int(count_text) < 1:
+        count = int(count_text) if count_text.isdigit() else 0
+        if count < 1:
             raise MalformedFrame("bad record count")
-        count = int(count_text)
         if enc == "1":
             if tr_id not in self._notice_keys:
                 raise MalformedFrame(f"encrypted {tr_id} frame before its key arrived")
@@ -282,24 +280,29 @@ class FrameParser:
         elif enc != "0":
             raise MalformedFrame("bad encryption flag")
         fields = payload.split("^")
-        length = self._record_length(tr_id, schema, len(fields), count)
+        total = len(fields)
+        if count == 1 and total in schema.lengths:  # the usual frame: no drift, no slicing
+            length = total
+        else:
+            length = self._record_length(tr_id, schema, total, count)
         build = schema.build
         try:
+            if count == 1:
+                return [build(fields, 0, length, tr_id)]
             return [build(fields, o, length, tr_id) for o in range(0, count * length, length)]
         except (ValueError, KeyError, IndexError, InvalidOperation) as exc:
             raise MalformedFrame(f"{tr_id} record unreadable ({type(exc).__name__})") from None
 
     def _record_length(self, tr_id: str, schema: Schema, total: int, count: int) -> int:
-        if count > 1:
-            for length in schema.lengths:  # §7.8: prefer 62 over 59 for books
-                if total == count * length:
-                    return length
+        for length in schema.lengths:  # §7.8: prefer 62 over 59 for books
+            if total == count * length:
+                return length
         if total % count:
             raise MalformedFrame(f"{tr_id}: {total} fields do not split into {count} records")
         length = total // count
         if length < schema.minimum:
             raise MalformedFrame(f"{tr_id}: {length} fields, expected {schema.lengths}")
-        if length not in schema.lengths and tr_id not in self._drift_reported:
+        if tr_id not in self._drift_reported:
             self._drift_reported.add(tr_id)
             log.warning(
                 "%s records carry %d fields (known layouts: %s); extra fields ignored",
