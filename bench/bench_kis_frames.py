@@ -171,11 +171,13 @@ def main() -> int:
     except ImportError:
         have_pandas = False
     failed = False
-    for name, frames, length in (
-        ("H0STCNT0", trade_frames(rng), 46),
-        ("H0STASP0", book_frames(rng), 62),
-        ("HDFSASP0 1 level", us_book_frames(rng, 1), 17),
-        ("HDFSASP0 10 levels", us_book_frames(rng, 10), 71),
+    # The issue sets the target for the domestic trade and book frames; the US books are
+    # measured the same way and reported, without a gate.
+    for name, frames, length, gated in (
+        ("H0STCNT0", trade_frames(rng), 46, True),
+        ("H0STASP0", book_frames(rng), 62, True),
+        ("HDFSASP0 1 level", us_book_frames(rng, 1), 17, False),
+        ("HDFSASP0 10 levels", us_book_frames(rng, 10), 71, False),
     ):
         bare_rate, dict_rate, typed_rate, read_rate = best_rates(
             (bare, naive_dicts, typed, typed_read), frames, length
@@ -190,9 +192,13 @@ def main() -> int:
         print(f"{name + ':':19} typed events             {typed_rate:12,.0f} records/s")
         print(f"{name + ':':19} typed, every number read {read_rate:12,.0f} records/s")
         ratio = typed_rate / bare_rate
-        verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-        failed |= verdict == "FAIL"
-        print(f"{name + ':':19} typed / bare = {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+        if gated:
+            verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+            failed |= verdict == "FAIL"
+            target = f"(target >= {TARGET_RATIO}) {verdict}"
+            print(f"{name + ':':19} typed / bare = {ratio:.2f} {target}")
+        else:
+            print(f"{name + ':':19} typed / bare = {ratio:.2f} (no target)")
     return 1 if failed else 0
 
 
