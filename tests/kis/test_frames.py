@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from kisweb.kis import Side
 from kisweb.kis.realtime import (
+    BookTexts,
     ExecutionNotice,
     FrameParser,
     MalformedFrame,
@@ -25,7 +26,6 @@ from kisweb.kis.realtime import (
     Trade,
     decrypt_payload,
 )
-from kisweb.kis.realtime.events import BookTexts
 
 NOTICE_KEY = "abcdefghijklmnopqrstuvwxyzabcdef"  # 32 ASCII letters, as KIS sends (§7.2)
 NOTICE_IV = "0123456789abcdef"

@@ -1,6 +1,7 @@
 """Realtime quotes and execution notices over KIS's WebSocket (REFERENCE.md §7)."""
 
 from .events import (
+    BookTexts,
     ConnectionState,
     Event,
     ExecutionNotice,
@@ -15,6 +16,7 @@ from .session import MAX_REGISTRATIONS, RealtimeSession
 __all__ = [
     "MAX_REGISTRATIONS",
     "SCHEMAS",
+    "BookTexts",
     "ConnectionState",
     "Event",
     "ExecutionNotice",
