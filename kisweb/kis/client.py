@@ -341,14 +341,24 @@ class KisClient:
         return pages, False
 
     async def _order(self, path: str, tr: trids.TrId, body: dict[str, str]) -> OrderAck:
+        """Send one order. ``rt_cd`` "0" means KIS took it (§3.3); if the rest of that
+        answer cannot be read (no ``output``, no ``ODNO``, a bad ``ORD_TMD``) the order
+        exists but the caller cannot name it, so this is ``OutcomeUnknown`` (reconcile,
+        never resend), not a ``MalformedAnswer`` a caller could mistake for "not sent"."""
         answer = await self._call("POST", path, tr.for_env(self.creds.env), body=body, order=True)
-        row = _Row(_output(answer.body, "output"))
-        return OrderAck(
-            order_no=row.text("ODNO"),
-            branch_no=row.text("KRX_FWDG_ORD_ORGNO"),
-            time=row.time("ORD_TMD"),
-            message=str(answer.body.get("msg1", "")).rstrip(),
-        )
+        try:
+            row = _Row(_output(answer.body, "output"))
+            return OrderAck(
+                order_no=row.text("ODNO"),
+                branch_no=row.text("KRX_FWDG_ORD_ORGNO"),
+                time=row.time("ORD_TMD"),
+                message=str(answer.body.get("msg1", "")).rstrip(),
+            )
+        except MalformedAnswer as unreadable:
+            raise OutcomeUnknown(
+                unreadable.code,
+                f"KIS accepted the order but its answer is unreadable ({unreadable.message})",
+            ) from None
 
     @property
     def _account(self) -> dict[str, str]:
