@@ -7,6 +7,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models.constants import LOOKUP_SEP
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,6 +41,20 @@ def admin_sign_in(request, extra_context=None):
 admin.site.login = admin_sign_in
 
 
+class NoSecretLookups:
+    """The changelist filters on any local field named in the query string
+    (``?key__startswith=ab``), which lets staff recover a hidden value one character at a
+    time from the row count. Lookups on the fields in ``secret_fields`` are refused (400),
+    as Django's UserAdmin does for passwords."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split(LOOKUP_SEP, 1)[0] in self.secret_fields:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 @admin.action(description=_("Unlock sign-in (clear failed attempts)"))
 def unlock_sign_in(modeladmin, request, queryset):
     cleared = sum(axes_reset(username=user.get_username()) for user in queryset)
@@ -69,7 +84,8 @@ admin.site.unregister(TOTPDevice)
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin):
+class TOTPDeviceAdmin(NoSecretLookups, admin.ModelAdmin):
+    secret_fields = ("key",)
     list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
     fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
@@ -101,9 +117,11 @@ class KisTokenInline(admin.TabularInline):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
     """Credentials are added by their owners (only they know the secret). Staff can
     rename, disable or delete; the app key shows masked and the secret never."""
+
+    secret_fields = ("app_key", "app_secret_enc")
 
     list_display = (
         "label",
@@ -193,9 +211,11 @@ class CredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(KisToken)
-class KisTokenAdmin(admin.ModelAdmin):
+class KisTokenAdmin(NoSecretLookups, admin.ModelAdmin):
     """Token status: when issued and until when, never the token. Deleting one makes
     the next call issue a new token."""
+
+    secret_fields = ("app_key", "value_enc")
 
     list_display = ("credential", "kind", "issued_at", "expires_at", "is_valid")
     list_filter = ("kind",)

@@ -1,0 +1,85 @@
+"""Attacks through the admin: filters, history and delete pages must not reveal secrets."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.kis import open_client
+from accounts.models import KisToken
+
+pytestmark = pytest.mark.django_db
+
+
+async def _issue_both(credential):
+    async with open_client(credential) as client:
+        await client.ensure_token()
+        await client.ensure_approval_key()
+
+
+@pytest.mark.parametrize(
+    ("changelist", "lookup"),
+    [
+        ("admin:otp_totp_totpdevice_changelist", "key__startswith"),
+        ("admin:otp_totp_totpdevice_changelist", "key"),
+        ("admin:accounts_credential_changelist", "app_key__startswith"),
+        ("admin:accounts_credential_changelist", "app_secret_enc__contains"),
+        ("admin:accounts_kistoken_changelist", "value_enc__startswith"),
+        ("admin:accounts_kistoken_changelist", "app_key__startswith"),
+    ],
+)
+def test_a_changelist_cannot_be_filtered_on_a_hidden_value(
+    admin_client, alice, alice_credential, changelist, lookup
+):
+    # With such a filter the row count would reveal the value one character at a time.
+    TOTPDevice.objects.create(user=alice, name="default", confirmed=True)
+    async_to_sync(_issue_both)(alice_credential)
+    response = admin_client.get(reverse(changelist), {lookup: "a"})
+    assert response.status_code == 400
+
+
+def test_allowed_filters_still_work(admin_client, alice_credential):
+    response = admin_client.get(
+        reverse("admin:accounts_credential_changelist"), {"environment__exact": "paper"}
+    )
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+
+
+def test_history_and_delete_pages_show_no_secret(admin_client, alice, alice_credential):
+    async_to_sync(_issue_both)(alice_credential)
+    tokens = list(KisToken.objects.filter(credential=alice_credential))
+    secrets = [alice_credential.reveal_app_secret(), *(t.reveal_value() for t in tokens)]
+    change = reverse("admin:accounts_credential_change", args=[alice_credential.pk])
+    response = admin_client.post(
+        change,
+        {
+            "label": "Renamed",
+            "hts_id": alice_credential.hts_id,
+            "is_enabled": "on",
+            "tokens-TOTAL_FORMS": "2",
+            "tokens-INITIAL_FORMS": "2",
+            "tokens-MIN_NUM_FORMS": "0",
+            "tokens-MAX_NUM_FORMS": "1000",
+            **{f"tokens-{i}-id": str(t.pk) for i, t in enumerate(tokens)},
+            **{f"tokens-{i}-credential": str(alice_credential.pk) for i in range(2)},
+        },
+    )
+    assert response.status_code == 302
+    entry = LogEntry.objects.get()
+    pages = [
+        reverse("admin:accounts_credential_history", args=[alice_credential.pk]),
+        reverse("admin:accounts_credential_delete", args=[alice_credential.pk]),
+        reverse("admin:auth_user_delete", args=[alice.pk]),
+        *(reverse("admin:accounts_kistoken_delete", args=[t.pk]) for t in tokens),
+        reverse("admin:accounts_auditevent_changelist") + "?q=Renamed",
+    ]
+    for url in pages:
+        page = admin_client.get(url)
+        assert page.status_code == 200, url
+        for secret in secrets:
+            assert secret not in page.text, url
+        assert alice_credential.app_key not in page.text, url
+    for secret in secrets:
+        assert secret not in entry.change_message + entry.object_repr
