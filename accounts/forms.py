@@ -16,14 +16,27 @@ from accounts.models import Credential
 # same). A wrong length is almost always a copy-paste accident, so it is refused here.
 APP_KEY_LENGTH = 36
 APP_SECRET_LENGTH = 180
-ACCOUNT_NUMBER = re.compile(r"^(\d{8})-?(\d{2})$")
-HTS_ID = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
+# ASCII digits only: ``\d`` alone would take full-width or Arabic-Indic digits, which KIS
+# never issues and the client would send as they are.
+ACCOUNT_NUMBER = re.compile(r"(\d{8})-?(\d{2})", re.ASCII)
+HTS_ID = re.compile(r"[A-Za-z0-9_.-]{1,20}")
+# Keys and secrets travel in HTTP headers, which carry ASCII only: anything else (a Korean
+# letter, a zero-width space from a chat app) could never work and made the KIS call fail.
+PRINTABLE_ASCII = re.compile(r"[!-~]+")
 
 
 def _no_whitespace(value: str, length: int, what: str) -> str:
     if not value or any(character.isspace() for character in value):
         raise forms.ValidationError(
             _("Enter the %(what)s without spaces or line breaks."), params={"what": what}
+        )
+    if not PRINTABLE_ASCII.fullmatch(value):
+        raise forms.ValidationError(
+            _(
+                "A KIS %(what)s holds only English letters, digits and symbols. "
+                "Copy it again from the KIS site."
+            ),
+            params={"what": what},
         )
     if len(value) != length:
         raise forms.ValidationError(
@@ -112,7 +125,7 @@ class CredentialForm(forms.Form):
         return _no_whitespace(secret, APP_SECRET_LENGTH, _("app secret"))
 
     def clean_account_number(self) -> str:
-        match = ACCOUNT_NUMBER.match(self.cleaned_data["account_number"].strip())
+        match = ACCOUNT_NUMBER.fullmatch(self.cleaned_data["account_number"].strip())
         if match is None:
             raise forms.ValidationError(
                 _(
@@ -124,7 +137,7 @@ class CredentialForm(forms.Form):
 
     def clean_hts_id(self) -> str:
         hts_id = self.cleaned_data["hts_id"].strip()
-        if not HTS_ID.match(hts_id):
+        if not HTS_ID.fullmatch(hts_id):
             raise forms.ValidationError(
                 _("Enter your HTS ID: letters, digits, “.”, “_” or “-”, at most 20.")
             )
