@@ -13,6 +13,19 @@ from enum import Enum
 
 KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
+try:  # US exchange dates and times (§4.3: overseas order dates are local exchange dates)
+    from zoneinfo import ZoneInfo
+
+    US_EASTERN: dt.tzinfo = ZoneInfo("America/New_York")
+except Exception:  # pragma: no cover - no tz database: EST all year
+    US_EASTERN = dt.timezone(dt.timedelta(hours=-5), "EST")
+
+
+def us_local(moment: dt.datetime) -> dt.datetime:
+    """The New York wall clock at `moment` (an aware datetime)."""
+    return moment.astimezone(US_EASTERN)
+
+
 # KRX closures in 2025–2027 that fall on weekdays (not exhaustive; enough for tests and demos).
 KRX_HOLIDAYS = frozenset(
     dt.date.fromisoformat(d)

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .accounts import SimAccount
-from .clock import KST
+from .clock import KST, us_local
 from .faults import Faults
 from .market import BUY, Market, MarketEvent, Order, Symbol, Trade
 from .oauth import TokenStore
@@ -512,7 +512,7 @@ def book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
 
 
 def _us_time_fields(now: dt.datetime) -> list[str]:
-    local = now.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    local = us_local(now)
     kst = now.astimezone(KST)
     return [
         local.strftime("%Y%m%d"),

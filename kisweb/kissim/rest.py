@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import wire
-from .clock import Session
+from .clock import KST, Session, us_local
 from .market import BUY, SELL, Ledger, Order, Rejected, Symbol
 from .oauth import TOKEN_LIFETIME_S, hash_body
 from .stats import RequestRecord
@@ -926,7 +926,7 @@ class Api:
                 o
                 for o in req.ledger.orders.values()
                 if o.symbol.domestic
-                and (start or today) <= today <= (end or today)
+                and (start or today) <= _ymd(o.time.astimezone(KST)) <= (end or today)
                 and (side in ("", "00") or o.side == side)
                 and (not code or o.symbol.code == code)
                 and (not odno or o.odno == odno.zfill(10))
@@ -942,7 +942,7 @@ class Api:
             page, ctx, tr_cont = _paginate(
                 req, rows, lambda o: o.odno, PAGE_SIZES["daily_ccld"][req.env], 100, fingerprint
             )
-            output1 = [_ccld_row(o, today) for o in page]
+            output1 = [_ccld_row(o) for o in page]
             filled = sum(o.filled for o in rows)
             filled_amt = sum((o.filled_amount for o in rows), Decimal(0))
             output2 = {
@@ -1192,10 +1192,11 @@ class Api:
             }
         return self._ok_inquiry(req, **ctx, output1=output1, output2=output2), tr_cont
 
-    def _us_rows(self, req: Request, orders: list[Order], today: str) -> list[dict]:
+    def _us_rows(self, req: Request, orders: list[Order]) -> list[dict]:
+        """`ord_dt` is the exchange's local date, `dmst_ord_dt` the Korean one (§4.3)."""
         return [
             {
-                "ord_dt": today,
+                "ord_dt": _ymd(us_local(o.time)),
                 "ord_gno_brno": o.orgno,
                 "odno": o.odno,
                 "orgn_odno": o.orgn_odno,
@@ -1225,7 +1226,7 @@ class Api:
                 "loan_type_cd": "10",
                 "loan_dt": "",
                 "usa_amk_exts_rqst_yn": "N",
-                "dmst_ord_dt": today,
+                "dmst_ord_dt": _ymd(o.time.astimezone(KST)),
                 "thco_ord_tmd": _hms(o.time),
                 "mdia_dvsn_name": "OpenAPI",
                 "splt_buy_attr_name": "",
@@ -1244,13 +1245,13 @@ class Api:
             "OVRS_EXCG_CD",
             "SORT_SQN",
         )
-        today = _ymd(self.sim.clock.now())
+        today = _ymd(us_local(self.sim.clock.now()))  # ORD_STRT_DT/END_DT: local dates
         with self.sim.market.lock:
             rows = [
                 o
                 for o in req.ledger.orders.values()
                 if not o.symbol.domestic
-                and (start or today) <= today <= (end or today)
+                and (start or today) <= _ymd(us_local(o.time)) <= (end or today)
                 and code in ("", "%", o.symbol.code)
                 and exchange in ("", "%", o.symbol.order_exchange)
                 and side in ("", "00", o.side)
@@ -1270,13 +1271,12 @@ class Api:
                 200,
                 req.ledger.account.account_no,
             )
-            output = self._us_rows(req, page, today)
+            output = self._us_rows(req, page)
         return self._ok_inquiry(req, **ctx, output=output), tr_cont
 
     async def us_nccs(self, req: Request) -> tuple[dict, str]:
         self._account(req)
         exchange, sort = req.need("OVRS_EXCG_CD", "SORT_SQN")
-        today = _ymd(self.sim.clock.now())
         with self.sim.market.lock:
             rows = [
                 o
@@ -1293,7 +1293,7 @@ class Api:
                 200,
                 req.ledger.account.account_no,
             )
-            output = self._us_rows(req, page, today)
+            output = self._us_rows(req, page)
         return self._ok_inquiry(req, **ctx, output=output), tr_cont
 
     async def us_psamount(self, req: Request) -> tuple[dict, str]:
@@ -1339,9 +1339,9 @@ def _ord_dvsn_name(code: str) -> str:
     return ORD_DVSN_NAMES.get(code, "지정가")
 
 
-def _ccld_row(o: Order, today: str) -> dict[str, str]:
+def _ccld_row(o: Order) -> dict[str, str]:
     return {
-        "ord_dt": today,
+        "ord_dt": _ymd(o.time.astimezone(KST)),
         "ord_gno_brno": o.orgno,
         "odno": o.odno,
         "orgn_odno": o.orgn_odno,

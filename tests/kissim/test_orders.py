@@ -357,3 +357,27 @@ async def test_resting_order_fills_when_the_random_walk_crosses_it(sim, paper):
     row = await ccld_row(paper, odno)
     assert row["tot_ccld_qty"] == "1"
     assert int(row["avg_prvs"]) <= 70500
+
+
+async def test_daily_executions_keep_each_order_on_its_own_date():
+    """`ord_dt` and the INQR_STRT_DT/INQR_END_DT filter use the day the order was placed
+    (KST), not the day of the query."""
+    moments = [dt.datetime(2026, 11, 24, 10, 0, tzinfo=KST)]
+    sim = Simulator(accounts=[], speed=0, now=lambda: moments[0], rate_limits=NO_LIMITS)
+    await sim.start()
+    try:
+        kis = await Kis(sim, sim.add_account(make_account("paper", cash_krw=10_000_000))).login()
+        assert (await kis.order("buy", "005930", 1, 60000)).json()["rt_cd"] == "0"
+        moments[0] += dt.timedelta(days=1)
+
+        async def rows(day: str) -> list[dict]:
+            body = (await kis.daily_ccld(INQR_STRT_DT=day, INQR_END_DT=day)).json()
+            assert body["rt_cd"] == "0", body
+            return body["output1"]
+
+        [row] = await rows("20261124")
+        assert row["ord_dt"] == "20261124"
+        assert await rows("20261125") == []
+        await kis.aclose()
+    finally:
+        await sim.stop()

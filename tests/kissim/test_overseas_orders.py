@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from .conftest import OT, Kis
+from kisweb.kissim import Simulator, make_account
+from kisweb.kissim.clock import KST
+
+from .conftest import NO_LIMITS, OT, Kis
 
 
 def us_order(kis: Kis, qty: int, price: str, ticker="AAPL", exchange="NASD", dvsn="00") -> dict:
@@ -176,3 +180,43 @@ async def test_account_trs_answer_on_both_hosts(sim, make_kis, env):
     assert body["output"]["ord_psbl_frcr_amt"] == "9850.00"  # 10,000 less the resting buy
     expected = "20310000" if env == "paper" else "MCA00000"
     assert body["msg_cd"] == expected
+
+
+async def test_us_order_dates_are_new_york_dates():
+    """ORD_STRT_DT/ORD_END_DT and `ord_dt` are the exchange's local date, `dmst_ord_dt` the
+    Korean one (§4.3): at 02:00 KST on the 25th it is still the 24th in New York."""
+    moment = dt.datetime(2026, 11, 25, 2, 0, tzinfo=KST)
+    sim = Simulator(accounts=[], speed=0, now=lambda: moment, rate_limits=NO_LIMITS)
+    await sim.start()
+    try:
+        account = sim.add_account(make_account("real", cash_usd=10_000))
+        kis = await Kis(sim, account).login()
+        await kis.post(f"{OT}/order", "TTTT1002U", us_order(kis, 1, "150.00"))
+
+        async def ccnl(day: str) -> list[dict]:
+            params = page_params(
+                kis,
+                PDNO="%",
+                ORD_STRT_DT=day,
+                ORD_END_DT=day,
+                SLL_BUY_DVSN="00",
+                CCLD_NCCS_DVSN="00",
+                OVRS_EXCG_CD="%",
+                SORT_SQN="DS",
+                ORD_DT="",
+                ORD_GNO_BRNO="",
+                ODNO="",
+            )
+            body = (await kis.get(f"{OT}/inquire-ccnl", "TTTS3035R", params)).json()
+            assert body["rt_cd"] == "0", body
+            return body["output"]
+
+        [row] = await ccnl("20261124")
+        assert (row["ord_dt"], row["dmst_ord_dt"]) == ("20261124", "20261125")
+        assert await ccnl("20261125") == []
+        params = page_params(kis, OVRS_EXCG_CD="NASD", SORT_SQN="DS")
+        [open_row] = (await kis.get(f"{OT}/inquire-nccs", "TTTS3018R", params)).json()["output"]
+        assert open_row["ord_dt"] == "20261124"
+        await kis.aclose()
+    finally:
+        await sim.stop()
