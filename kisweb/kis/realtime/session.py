@@ -48,29 +48,51 @@ class _Reconnect(Exception):
 
 
 class _Feed:
-    """One consumer's queue. Market data is dropped (and counted) when the consumer falls
-    ``limit`` events behind; notices and state changes are always kept."""
+    """One consumer's queue. Market data (trades, books) is bounded: when the consumer is
+    ``limit`` market events behind, the **oldest** one is dropped (and counted), so a slow
+    UI catches up on the newest quotes instead of a backlog of stale ones, and memory
+    stays bounded. Execution notices, state changes and the end marker are never dropped
+    (a lost fill is a wrong position); they are rare, so keeping them all costs little."""
 
     def __init__(self, limit: int) -> None:
         self._items: deque[Event | None] = deque()
         self._ready = asyncio.Event()
-        self._limit = limit
+        self._limit = max(1, limit)
+        self._market = 0  # market events in _items
         self.dropped = 0
 
     def put(self, event: Event | None) -> None:
-        if len(self._items) >= self._limit and not isinstance(
-            event, ExecutionNotice | SessionState | None
-        ):
-            self.dropped += 1
-            return
+        if _is_market(event):
+            if self._market >= self._limit:
+                self._drop_oldest_market()
+            self._market += 1
         self._items.append(event)
         self._ready.set()
+
+    def _drop_oldest_market(self) -> None:
+        items = self._items
+        if _is_market(items[0]):  # the usual case: O(1)
+            items.popleft()
+        else:  # notices or states wait at the head: skip them, keep their order
+            for index, item in enumerate(items):
+                if _is_market(item):
+                    del items[index]
+                    break
+        self._market -= 1
+        self.dropped += 1
 
     async def get(self) -> Event | None:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
-        return self._items.popleft()
+        event = self._items.popleft()
+        if _is_market(event):
+            self._market -= 1
+        return event
+
+
+def _is_market(event: Event | None) -> bool:
+    return event is not None and not isinstance(event, ExecutionNotice | SessionState)
 
 
 class EventStream:
@@ -95,7 +117,7 @@ class EventStream:
 
     @property
     def dropped(self) -> int:
-        """Market-data events dropped because this consumer fell behind."""
+        """Market-data events dropped (oldest first) because this consumer fell behind."""
         return self._feed.dropped
 
 

@@ -1,0 +1,95 @@
+"""RealtimeSession under adversarial sequences against the simulator's WebSocket: odd
+control messages, repeated drops (backoff), a slow consumer, drops during an ack wait,
+(un)subscribe racing a reconnect, the 42nd registration while reconnecting, ``aclose()``
+mid-reconnect and a refused approval key on reconnect (REFERENCE.md §6, §7)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from kisweb.kis.realtime import (
+    ExecutionNotice,
+    RealtimeSession,
+    Trade,
+)
+from kisweb.kissim import Simulator
+
+from .conftest import FAST
+from .test_realtime_session import DEADLINE_S, wait_until
+
+
+@pytest.fixture
+async def sim():
+    """Heartbeats every 0.2 s; a client that does not answer within 0.6 s is dropped."""
+    simulator = Simulator(
+        accounts=[], speed=0, rate_limits=FAST, pingpong_interval_s=0.2, pingpong_timeout_s=0.6
+    )
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def open_session(make_client):
+    sessions: list[RealtimeSession] = []
+
+    async def factory(env="paper", session_options=None, **account_kwargs):
+        account, kis = make_client(env, **account_kwargs)
+        options = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **(session_options or {})}
+        session = RealtimeSession(kis, **options)
+        sessions.append(session)
+        await session.start()
+        await session.wait_open(DEADLINE_S)
+        return account, kis, session
+
+    yield factory
+    for session in sessions:
+        await session.aclose()
+
+
+def server_side(sim, appkey):
+    """The simulator's live sessions bound to ``appkey``."""
+    return [s for s in sim.hub.sessions if s.appkey == appkey]
+
+
+def server_registrations(sim, appkey) -> set[tuple[str, str]]:
+    return {sub for s in server_side(sim, appkey) for sub in s.subs}
+
+
+async def test_a_slow_consumer_keeps_the_newest_quotes_and_every_notice(sim, open_session):
+    """The queue of a consumer that falls behind is bounded for market data: the oldest
+    quotes go, the newest stay; notices and state changes are never dropped. PINGPONG is
+    answered meanwhile (the reader never waits on a consumer)."""
+    _, kis, session = await open_session(session_options={"feed_limit": 5})
+    events = session.events()
+    await session.subscribe("H0STCNT0", "005930")
+    await session.subscribe_notices()
+    prices = [Decimal(70000 + 100 * i) for i in range(20)]
+    acks = []
+    for i, price in enumerate(prices):
+        sim.market.set_price("005930", price)
+        if i % 7 == 0:
+            acks.append(await kis.buy("005930", 1, Decimal(50000)))
+    await wait_until(lambda: events.dropped >= len(prices) - 5, "the overflow")
+    await asyncio.sleep(0.7)  # longer than the simulator's PINGPONG deadline
+    assert session.health.reconnects == 0
+
+    seen_prices: list[Decimal] = []
+    notices: list[ExecutionNotice] = []
+
+    async def drain():
+        async for event in events:
+            if isinstance(event, Trade):
+                seen_prices.append(event.price)
+            elif isinstance(event, ExecutionNotice):
+                notices.append(event)
+            if seen_prices and seen_prices[-1] == prices[-1] and len(notices) == len(acks):
+                return
+
+    await asyncio.wait_for(drain(), DEADLINE_S)
+    assert seen_prices == prices[-5:]
+    assert [n.order_no for n in notices] == [a.order_no for a in acks]
+    assert events.dropped == len(prices) - 5
