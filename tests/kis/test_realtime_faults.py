@@ -6,11 +6,13 @@ mid-reconnect and a refused approval key on reconnect (REFERENCE.md §6, §7).""
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import pytest
 
 from kisweb.kis.realtime import (
+    ConnectionState,
     ExecutionNotice,
     RealtimeSession,
     Trade,
@@ -18,7 +20,7 @@ from kisweb.kis.realtime import (
 from kisweb.kissim import Simulator
 
 from .conftest import FAST
-from .test_realtime_session import DEADLINE_S, wait_until
+from .test_realtime_session import DEADLINE_S, next_event, wait_until
 
 
 @pytest.fixture
@@ -57,6 +59,32 @@ def server_side(sim, appkey):
 
 def server_registrations(sim, appkey) -> set[tuple[str, str]]:
     return {sub for s in server_side(sim, appkey) for sub in s.subs}
+
+
+async def test_odd_control_messages_are_dropped_and_never_kill_the_session(
+    sim, open_session, caplog
+):
+    caplog.set_level(logging.WARNING, logger="kisweb.kis.realtime")
+    account, _, session = await open_session()
+    events = session.events()
+    await session.subscribe("H0STCNT0", "005930")
+    odd = [
+        '{"header": "PINGPONG"}',
+        '{"header": null}',
+        '{"header": ["x"]}',
+        "[]",
+        '"text"',
+        "{not json",
+        '{"header": {"tr_id": 7}, "body": "x"}',
+    ]
+    for text in odd:  # the simulator has no switch for these: its session's outbox
+        for server in server_side(sim, account.appkey):
+            server.send(text)
+    sim.market.set_price("005930", Decimal(70300))
+    assert (await next_event(events, Trade)).price == Decimal(70300)
+    await session.subscribe("H0STCNT0", "000660")  # control requests still work
+    assert session.health.reconnects == 0
+    assert session.health.state is ConnectionState.OPEN
 
 
 async def test_a_slow_consumer_keeps_the_newest_quotes_and_every_notice(sim, open_session):

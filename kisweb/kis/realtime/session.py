@@ -274,6 +274,9 @@ class RealtimeSession:
             ) as exc:
                 self._detail = _reason(exc)
                 log.warning("KIS realtime session lost: %s", self._detail)
+            except Exception as exc:
+                self._detail = _reason(exc)
+                log.exception("KIS realtime session failed unexpectedly; reconnecting")
             else:
                 self._detail = "connection closed"
             finally:
@@ -351,12 +354,17 @@ class RealtimeSession:
                 raise _Reconnect(f"no answer to {tr_id} registration") from None
         finally:
             self._pending = None
-        body = ack.get("body") or {}
+        body = ack.get("body")
+        if not isinstance(body, dict):
+            body = {}
         code = str(body.get("msg_cd", ""))
         message_text = str(body.get("msg1", ""))
         if str(body.get("rt_cd", "")) == "0" or code in (_ALREADY_SUBSCRIBED, _NOT_SUBSCRIBED):
             output = body.get("output")
-            if tr_type == _SUBSCRIBE and tr_id in NOTICE_TRS and isinstance(output, dict):
+            if tr_type == _SUBSCRIBE and tr_id in NOTICE_TRS and code != _ALREADY_SUBSCRIBED:
+                if not isinstance(output, dict) or not output.get("key") or not output.get("iv"):
+                    # Notices cannot be read without this ack's key/iv (§7.2, §7.4).
+                    raise RealtimeError(code, f"{tr_id} ack without a key/iv")
                 self._parser.set_notice_key(tr_id, str(output["key"]), str(output["iv"]))
             return
         if code in _APPROVAL_REFUSED:
@@ -405,6 +413,10 @@ class RealtimeSession:
             message = json.loads(text)
             header = message["header"]
         except (ValueError, TypeError, KeyError):
+            header = None
+        if not isinstance(header, dict):
+            # Not the §7.2 shape ({"header": {...}, "body": {...}}): drop it, as a
+            # malformed data frame is dropped; it must never end the session.
             log.warning("dropped an unreadable realtime control message")
             return
         if header.get("tr_id") == "PINGPONG":
