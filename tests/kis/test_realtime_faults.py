@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from kisweb.kis.realtime import (
     ConnectionState,
     ExecutionNotice,
     RealtimeSession,
+    SessionState,
     Trade,
 )
 from kisweb.kissim import Simulator
@@ -85,6 +87,30 @@ async def test_odd_control_messages_are_dropped_and_never_kill_the_session(
     await session.subscribe("H0STCNT0", "000660")  # control requests still work
     assert session.health.reconnects == 0
     assert session.health.state is ConnectionState.OPEN
+
+
+async def test_backoff_grows_when_every_connection_drops_at_once(sim, open_session):
+    """A server that accepts, acks and drops at once must not be hammered: the delay
+    doubles (jittered, capped) until a connection stays up."""
+    _, _, session = await open_session(
+        session_options={"reconnect_min_s": 0.02, "reconnect_max_s": 0.64}
+    )
+    events = session.events()
+    await session.subscribe("H0STCNT0", "005930")
+    gaps = []
+    states = []
+    for _ in range(6):
+        sim.faults.drop_sockets()
+        lost = await next_event(events, SessionState, lambda s: s.state is not ConnectionState.OPEN)
+        started = time.monotonic()
+        back = await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
+        gaps.append(time.monotonic() - started)
+        states += [lost.state, back.state]
+    assert states == [ConnectionState.RECONNECTING, ConnectionState.OPEN] * 6
+    assert session.health.reconnects == 6
+    # Delays 0.02, 0.04, ... 0.64 (capped), each jittered into [d/2, d].
+    assert gaps[-1] >= 0.3, gaps
+    assert gaps[-1] > gaps[0]
 
 
 async def test_a_slow_consumer_keeps_the_newest_quotes_and_every_notice(sim, open_session):

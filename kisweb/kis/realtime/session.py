@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections import deque
 from datetime import datetime
 
@@ -165,6 +166,7 @@ class RealtimeSession:
         self._detail = ""
         self._last_pingpong_at: datetime | None = None
         self._reconnects = 0
+        self._opened_at: float | None = None
         self._closing = False
 
     # ------------------------------------------------------------------ public
@@ -259,8 +261,18 @@ class RealtimeSession:
     # ------------------------------------------------------------------ connection loop
 
     async def _run(self) -> None:
+        """Connect, serve, and after any end of the connection wait and start over.
+
+        Nothing but ``cancel()`` (``aclose()``) ends this loop: an unexpected error is
+        logged and treated as one more drop, so the session never dies silently.
+        The delay doubles after every connection (jittered into [d/2, d], capped at
+        ``reconnect_max_s``) and starts over only after a connection that stayed open for
+        ``reconnect_max_s``: a server that acks every registration and drops at once is
+        not reconnected to at the minimum delay forever.
+        """
         delay = self._reconnect_min_s
         while True:
+            self._opened_at = None
             try:
                 await self._connect_and_serve()
             except asyncio.CancelledError:
@@ -284,7 +296,8 @@ class RealtimeSession:
                 self._live.clear()
                 self._opened.clear()
                 self._fail_pending()
-            if self._state is ConnectionState.OPEN:
+            opened_at = self._opened_at
+            if opened_at is not None and time.monotonic() - opened_at >= self._reconnect_max_s:
                 delay = self._reconnect_min_s  # it worked for a while: start over gently
             self._reconnects += 1
             self._set_state(ConnectionState.RECONNECTING)
@@ -309,6 +322,7 @@ class RealtimeSession:
                         if registration in self._wanted:
                             await self._resubscribe(ws, registration)
                     self._set_state(ConnectionState.OPEN)
+                    self._opened_at = time.monotonic()
                     self._opened.set()
                 await reader
             finally:
