@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from .conftest import DQ, DT, all_strings
+from .conftest import DQ, DT, all_strings, connect
 
 PRICE = f"{DQ}/inquire-price"
 PRICE_PARAMS = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
@@ -126,3 +127,54 @@ async def test_malformed_order_body_never_crashes(paper):
         assert response.status_code in (200, 500)
         assert response.json()["rt_cd"] != "0"
     assert (await paper.price("005930")).status_code == 200
+
+
+def _namedtuple_unsafe(names: list[str]) -> list[str]:
+    """The official client makes a namedtuple field of every all-lower-case response header
+    name, so such a name must be an identifier (`content-type` breaks it; `tr_id` is fine)."""
+    return [n for n in names if n.islower() and not n.isidentifier()]
+
+
+async def test_every_answer_keeps_lower_case_header_names_identifiers(sim, paper):
+    """Success and failure alike: OAuth, approval, hashkey, API, gateway errors, 404, the
+    rate limiter, and the WebSocket handshake (raw names as they travel)."""
+    creds = {"appkey": paper.account.appkey, "appsecret": paper.account.appsecret}
+    raw: list[httpx.Response] = [
+        await paper.http.post("/oauth2/tokenP", json={"grant_type": "client_credentials", **creds}),
+        await paper.http.post("/oauth2/tokenP", json={"grant_type": "client_credentials"}),
+        await paper.http.post(
+            "/oauth2/Approval",
+            json={
+                "grant_type": "client_credentials",
+                "appkey": creds["appkey"],
+                "secretkey": creds["appsecret"],
+            },
+        ),
+        await paper.http.post("/oauth2/Approval", json={}),
+        await paper.http.post("/oauth2/revokeP", json={"token": "x", **creds}),
+        await paper.http.post("/uapi/hashkey", json={"CANO": "1"}, headers=creds),
+        await paper.http.post("/uapi/hashkey", json={"CANO": "1"}),
+        await paper.price("005930"),
+        await paper.price("999999"),
+        await paper.http.get(PRICE, params=PRICE_PARAMS),
+        await paper.get("/uapi/nowhere", "FHKST01010100", {}),
+        await paper.http.delete(PRICE),
+        await paper.http.get("/"),
+    ]
+    sim.faults.rate_limit_all = True
+    raw.append(await paper.price("005930"))
+    sim.faults.rate_limit_all = False
+    sim.faults.http_500 = True
+    raw.append(await paper.price("005930"))
+    sim.faults.http_500 = False
+    statuses = {r.status_code for r in raw}
+    assert {200, 403, 404, 500} <= statuses
+    for response in raw:
+        names = [name.decode() for name, _ in response.headers.raw]
+        assert not _namedtuple_unsafe(names), (response.request.url, names)
+    ws = await connect(paper)
+    try:
+        names = [name for name, _ in ws.response.headers.raw_items()]
+    finally:
+        await ws.close()
+    assert names and not _namedtuple_unsafe(names), names
