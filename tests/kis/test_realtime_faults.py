@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from kisweb.kis import SubscriptionLimitReached
 from kisweb.kis.realtime import (
     ConnectionState,
     ExecutionNotice,
@@ -20,6 +21,7 @@ from kisweb.kis.realtime import (
     Trade,
 )
 from kisweb.kissim import Simulator
+from kisweb.kissim.symbols import KRX_LISTINGS
 
 from .conftest import FAST
 from .test_realtime_session import DEADLINE_S, next_event, wait_until
@@ -147,3 +149,132 @@ async def test_a_slow_consumer_keeps_the_newest_quotes_and_every_notice(sim, ope
     assert seen_prices == prices[-5:]
     assert [n.order_no for n in notices] == [a.order_no for a in acks]
     assert events.dropped == len(prices) - 5
+
+
+async def test_a_drop_during_the_ack_wait_still_registers_after_the_reconnect(sim, open_session):
+    account, _, session = await open_session()
+    events = session.events()
+    subscribing = asyncio.create_task(session.subscribe("H0STCNT0", "005930"))
+    await asyncio.sleep(0)
+    sim.faults.drop_sockets()
+    await asyncio.wait_for(subscribing, DEADLINE_S)
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
+    sim.market.set_price("005930", Decimal(70700))
+    assert (await next_event(events, Trade)).price == Decimal(70700)
+    assert server_registrations(sim, account.appkey) == {("H0STCNT0", "005930")}
+
+
+async def test_subscribe_and_unsubscribe_racing_a_reconnect_leave_exactly_the_wanted_set(
+    sim, open_session
+):
+    account, _, session = await open_session()
+    events = session.events()
+    codes = [code for code, *_ in KRX_LISTINGS[:6]]
+    for code in codes[:3]:
+        await session.subscribe("H0STCNT0", code)
+    sim.faults.drop_sockets()
+    await asyncio.gather(
+        session.unsubscribe("H0STCNT0", codes[0]),
+        session.subscribe("H0STCNT0", codes[3]),
+        session.subscribe("H0STCNT0", codes[3]),  # twice: one registration
+        session.unsubscribe("H0STCNT0", codes[5]),  # never subscribed: a no-op
+        session.subscribe("H0STCNT0", codes[4]),
+        session.unsubscribe("H0STCNT0", codes[4]),
+    )
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
+    await asyncio.sleep(0.1)
+    wanted = {("H0STCNT0", code) for code in (codes[1], codes[2], codes[3])}
+    assert set(session.registrations) == wanted
+    assert session.health.registrations_used == 3
+    await wait_until(lambda: server_registrations(sim, account.appkey) == wanted, "the server set")
+    assert len(server_side(sim, account.appkey)) == 1
+
+
+async def test_the_42nd_is_refused_while_reconnecting(sim, open_session):
+    account, _, session = await open_session()
+    await session.subscribe_notices()
+    for code, *_ in KRX_LISTINGS[:20]:
+        await session.subscribe("H0STCNT0", code)
+        await session.subscribe("H0STASP0", code)
+    events = session.events()
+    sim.faults.drop_sockets()
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.RECONNECTING)
+    with pytest.raises(SubscriptionLimitReached):
+        await session.subscribe("H0STCNT0", KRX_LISTINGS[20][0])
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
+    assert len(server_registrations(sim, account.appkey)) == 41
+    assert session.health.registrations_used == 41
+
+
+def _session_tasks() -> set[asyncio.Task]:
+    return {t for t in asyncio.all_tasks() if t.get_name().startswith("kis-realtime")}
+
+
+async def test_aclose_during_a_reconnect_leaves_no_task_and_ends_the_streams(sim, open_session):
+    _, _, session = await open_session(session_options={"reconnect_min_s": 0.5})
+    events = session.events()
+    await session.subscribe("H0STCNT0", "005930")
+    sim.faults.drop_sockets()
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.RECONNECTING)
+    await session.aclose()
+    await asyncio.sleep(0)
+    assert _session_tasks() == set()
+    assert session.health.state is ConnectionState.CLOSED
+    rest = [event async for event in events]
+    assert all(isinstance(e, SessionState) for e in rest)
+    assert rest[-1].state is ConnectionState.CLOSED
+
+
+async def test_aclose_while_a_subscribe_waits_for_its_ack_leaves_no_task(sim, open_session):
+    _, _, session = await open_session()
+    subscribing = asyncio.create_task(session.subscribe("H0STCNT0", "005930"))
+    await asyncio.sleep(0)
+    await session.aclose()
+    await asyncio.wait_for(asyncio.gather(subscribing, return_exceptions=True), DEADLINE_S)
+    await asyncio.sleep(0)
+    assert _session_tasks() == set()
+
+
+async def test_an_approval_key_refused_on_reconnect_is_replaced(sim, open_session):
+    account, _, session = await open_session()
+    events = session.events()
+    await session.subscribe("H0STCNT0", "005930")
+    issued = sim.stats.approval_issues(account.appkey)
+    sim.tokens._approvals.clear()  # no switch for this in kissim: it forgets every key
+    sim.faults.drop_sockets()
+    await wait_until(
+        lambda: (
+            sim.stats.approval_issues(account.appkey) == issued + 1
+            and session.health.state is ConnectionState.OPEN
+        ),
+        "a fresh approval key",
+    )
+    sim.market.set_price("005930", Decimal(70900))
+    assert (await next_event(events, Trade)).price == Decimal(70900)
+    assert server_registrations(sim, account.appkey) == {("H0STCNT0", "005930")}
+
+
+async def test_a_drop_during_resubscription_reconnects_without_waiting_for_the_ack_timeout(
+    sim, open_session
+):
+    """The connection dies while the session re-sends its registrations: it starts over at
+    once, not after ``ack_timeout_s``, and ends with all 41 live again."""
+    account, _, session = await open_session(session_options={"ack_timeout_s": 5})
+    await session.subscribe_notices()
+    for code, *_ in KRX_LISTINGS[:20]:
+        await session.subscribe("H0STCNT0", code)
+        await session.subscribe("H0STASP0", code)
+    events = session.events()
+    sim.faults.drop_sockets()
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.RECONNECTING)
+
+    async def mid_resubscription():
+        while not 0 < len(server_registrations(sim, account.appkey)) < 30:
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(mid_resubscription(), DEADLINE_S)
+    sim.faults.drop_sockets()
+    dropped_at = time.monotonic()
+    await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
+    assert time.monotonic() - dropped_at < 2
+    assert len(server_registrations(sim, account.appkey)) == 41
