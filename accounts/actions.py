@@ -47,7 +47,7 @@ class CredentialInput:
     label: str
     environment: str
     app_key: str
-    app_secret: str
+    app_secret: str = field(repr=False)
     account_number: str
     product_code: str
     hts_id: str

@@ -100,6 +100,7 @@ def sign_in_code(request):
     return render(request, "registration/sign_in_code.html", {"form": form})
 
 
+@sensitive_post_parameters("password1", "password2")
 def signup(request):
     if not settings.KISWEB_SIGNUP_OPEN:
         raise Http404

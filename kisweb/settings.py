@@ -220,6 +220,9 @@ KISWEB_KIS_ENDPOINTS = {
     for env, (rest, ws) in _kis_defaults.items()
 }
 
+# Error reports (DEBUG page, mails to ADMINS) hide our secrets' names too (accounts/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretScrubbingFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
