@@ -173,6 +173,7 @@ class TokenManager:
         self._cached: Token | None = None
         self._refused_value: str | None = None
         self._last_issue_attempt: datetime | None = None
+        self._future_issue: tuple[datetime, datetime] | None = None  # (issued at, seen at)
         self._lock = asyncio.Lock()
 
     async def get(self) -> Token:
@@ -229,10 +230,23 @@ class TokenManager:
         return token
 
     def _issue_wait(self, last: Token | None) -> timedelta:
+        """How long until the next issue is allowed (once a minute, REFERENCE.md §2.1).
+
+        If the last issue lies in the future, the wall clock went back (or another host's
+        clock runs ahead): the time since that issue is unknown, so one full interval is
+        counted from the moment this was first seen. The wait is never longer than one
+        interval; otherwise a clock set back an hour would block trading for an hour.
+        """
         issued = [t for t in (self._last_issue_attempt, last and last.issued_at) if t]
         if not issued:
             return timedelta(0)
-        return max(issued) + self._min_issue_interval - self._now()
+        latest = max(issued)
+        now = self._now()
+        if latest > now:
+            if self._future_issue is None or self._future_issue[0] != latest:
+                self._future_issue = (latest, now)
+            latest = self._future_issue[1]
+        return min(latest + self._min_issue_interval - now, self._min_issue_interval)
 
     def _needs_no_renewal(self, token: Token) -> bool:
         return token.value != self._refused_value and (
