@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cached_property
 
 from .accounts import SimAccount
-from .clock import Clock
+from .clock import KST, Clock, us_local
 from .symbols import (
     EXCD_TO_ORDER_EXCHANGE,
     KRW,
@@ -351,12 +351,18 @@ class Market:
         self._rebuild_book(sym)
         self.symbols[sym.code] = sym
 
+    def session_date(self, sym: Symbol) -> dt.date:
+        """Today on the symbol's own exchange: the KST date for KRX, New York's for the US
+        (overseas daily rows are dated in local time, §4.3)."""
+        now = self.clock.now()
+        return (now.astimezone(KST) if sym.domestic else us_local(now)).date()
+
     def history(self, sym: Symbol) -> list[DailyBar]:
         """Daily bars before today, oldest first; made on first use from a per-symbol seed."""
         with self.lock:
             if not sym.history:
                 rng = random.Random(f"{self.seed}:{sym.code}")
-                sym.history = self._make_history(sym, self.clock.now().date(), rng)
+                sym.history = self._make_history(sym, self.session_date(sym), rng)
             return sym.history
 
     @staticmethod

@@ -651,7 +651,7 @@ class Api:
 
     def _bars(self, sym: Symbol, period: str) -> list[dict]:
         """Daily bars (today first) grouped by D/W/M/Y; newest first."""
-        today = self.sim.clock.now().date()
+        today = self.sim.market.session_date(sym)
         days = self.sim.market.history(sym)
         rows = [(b.date, b.open, b.high, b.low, b.close, b.volume, b.value) for b in days]
         rows.append((today, sym.open, sym.high, sym.low, sym.price, sym.volume, sym.value))

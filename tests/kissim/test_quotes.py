@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
-from .conftest import DQ, OQ, all_strings
+from kisweb.kissim import Simulator, make_account
+from kisweb.kissim.clock import KST
+
+from .conftest import DQ, NO_LIMITS, OQ, Kis, all_strings
 
 SAMSUNG = "005930"
 
@@ -139,3 +142,27 @@ async def test_us_dailyprice(kis):
     cut = body["output2"][50]["xymd"]
     older = (await kis.get(f"{OQ}/dailyprice", "HHDFS76240000", params | {"BYMD": cut})).json()
     assert older["output2"][0]["xymd"] == cut
+
+
+async def test_daily_rows_are_dated_on_each_exchange_own_calendar():
+    """At 02:00 KST on Wednesday 25 Nov it is Tuesday 24 Nov in New York: the US daily rows
+    start on the 24th (local dates, §4.3), the KRX rows on the 25th."""
+    moment = dt.datetime(2026, 11, 25, 2, 0, tzinfo=KST)
+    sim = Simulator(accounts=[], speed=0, now=lambda: moment, rate_limits=NO_LIMITS)
+    await sim.start()
+    try:
+        kis = await Kis(sim, sim.add_account(make_account("paper"))).login()
+        params = {"AUTH": "", "EXCD": "NAS", "SYMB": "AAPL", "GUBN": "0", "BYMD": "", "MODP": "1"}
+        us = (await kis.get(f"{OQ}/dailyprice", "HHDFS76240000", params)).json()["output2"]
+        assert [r["xymd"] for r in us[:3]] == ["20261124", "20261123", "20261120"]
+        krx = {
+            "FID_COND_MRKT_DIV_CODE": "J",
+            "FID_INPUT_ISCD": "005930",
+            "FID_PERIOD_DIV_CODE": "D",
+            "FID_ORG_ADJ_PRC": "0",
+        }
+        rows = (await kis.get(f"{DQ}/inquire-daily-price", "FHKST01010400", krx)).json()["output"]
+        assert [r["stck_bsop_date"] for r in rows[:2]] == ["20261125", "20261124"]
+        await kis.aclose()
+    finally:
+        await sim.stop()
