@@ -233,6 +233,10 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # One INFO line per HTTP request or sign-in attempt is noise, not an audit trail.
         "httpx": {"level": "WARNING"},
+        # At DEBUG these log every WebSocket frame and HTTP exchange: a subscribe frame
+        # carries the approval key (websockets shows its start, the record's args all).
+        "websockets": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
 }
