@@ -813,7 +813,10 @@ class Api:
         )
         with self.sim.market.lock:
             sym = self._domestic(code)
-            bars = [b for b in sym.minutes if b.start.strftime("%H%M%S") <= hour] or sym.minutes
+            # Today's bars only (§4.2); a time still to come is "now".
+            today = self.sim.market.session_date(sym)
+            todays = [b for b in sym.minutes if b.start.astimezone(KST).date() == today]
+            bars = [b for b in todays if _hms(b.start) <= hour] or todays or sym.minutes
             rows = [
                 {
                     "stck_bsop_date": _ymd(b.start),

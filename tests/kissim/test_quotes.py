@@ -166,3 +166,31 @@ async def test_daily_rows_are_dated_on_each_exchange_own_calendar():
         await kis.aclose()
     finally:
         await sim.stop()
+
+
+async def test_minute_chart_is_today_only_after_midnight():
+    """Minute bars are today's (§4.2): after midnight yesterday's bars drop out, and the
+    query hour is compared within today."""
+    moments = [dt.datetime(2026, 11, 24, 23, 50, tzinfo=KST)]
+    sim = Simulator(accounts=[], speed=0, now=lambda: moments[0], rate_limits=NO_LIMITS)
+    await sim.start()
+    try:
+        kis = await Kis(sim, sim.add_account(make_account("paper"))).login()
+        sim.market.set_price(SAMSUNG, 71500)
+        moments[0] = dt.datetime(2026, 11, 25, 0, 5, tzinfo=KST)
+        sim.market.set_price(SAMSUNG, 71600)
+        params = {
+            "FID_ETC_CLS_CODE": "",
+            "FID_COND_MRKT_DIV_CODE": "J",
+            "FID_INPUT_ISCD": SAMSUNG,
+            "FID_INPUT_HOUR_1": "235959",
+            "FID_PW_DATA_INCU_YN": "N",
+        }
+        path = f"{DQ}/inquire-time-itemchartprice"
+        rows = (await kis.get(path, "FHKST03010200", params)).json()["output2"]
+        assert [(r["stck_bsop_date"], r["stck_cntg_hour"], r["stck_prpr"]) for r in rows] == [
+            ("20261125", "000500", "71600")
+        ]
+        await kis.aclose()
+    finally:
+        await sim.stop()
