@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from kisweb.kis import SubscriptionLimitReached
+from kisweb.kis import SessionClosed, SubscriptionLimitReached
 from kisweb.kis.realtime import (
     ConnectionState,
     ExecutionNotice,
@@ -225,12 +225,14 @@ async def test_aclose_during_a_reconnect_leaves_no_task_and_ends_the_streams(sim
     assert rest[-1].state is ConnectionState.CLOSED
 
 
-async def test_aclose_while_a_subscribe_waits_for_its_ack_leaves_no_task(sim, open_session):
+async def test_aclose_while_a_subscribe_waits_for_its_ack_raises_session_closed(sim, open_session):
+    """The subscribe cannot succeed any more: it must say so, not return as if it had."""
     _, _, session = await open_session()
     subscribing = asyncio.create_task(session.subscribe("H0STCNT0", "005930"))
     await asyncio.sleep(0)
     await session.aclose()
-    await asyncio.wait_for(asyncio.gather(subscribing, return_exceptions=True), DEADLINE_S)
+    with pytest.raises(SessionClosed):
+        await asyncio.wait_for(subscribing, DEADLINE_S)
     await asyncio.sleep(0)
     assert _session_tasks() == set()
 

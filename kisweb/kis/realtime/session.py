@@ -218,7 +218,11 @@ class RealtimeSession:
                     self._wanted.pop(registration, None)
                     raise
                 except _Reconnect:
-                    pass  # the connection is being replaced; the next one registers it
+                    # The connection is being replaced and the next one registers it,
+                    # unless aclose() ended the wait: then nothing will, so say so.
+                    if self._closing:
+                        self._wanted.pop(registration, None)
+                        raise SessionClosed("CLOSED", "the realtime session is closed") from None
 
     async def unsubscribe(self, tr_id: str, key: str) -> None:
         registration = (tr_id, key)
