@@ -356,3 +356,25 @@ async def test_no_secret_reaches_logs_reprs_or_errors(sim, make_client, caplog):
 
 def _fields(creds):
     return {name: getattr(creds, name) for name in creds.__dataclass_fields__}
+
+
+async def test_clients_of_one_app_key_in_one_process_share_the_default_budget():
+    """Three clients of one real key, none given a limiter: the process-wide default
+    (``shared_rate_limiter()``) holds them together under KIS's 20/s (REFERENCE.md §6)."""
+    simulator = Simulator(accounts=[], speed=0, rate_limits={"real": 20, "paper": 2})
+    await simulator.start()
+    account = simulator.add_account(make_account("real"))
+    store = MemoryTokenStore()
+    clients = [
+        KisClient(credentials_for(account), simulator.real_url, token_store=store) for _ in range(3)
+    ]
+    try:
+        await clients[0].ensure_token()
+        await asyncio.gather(*(kis.quote("005930") for kis in clients for _ in range(8)))
+    finally:
+        for kis in clients:
+            await kis.aclose()
+        await simulator.stop()
+    records = simulator.stats.requests(appkey=account.appkey, path=_PRICE)
+    assert len(records) == 24 and all(r.status == 200 for r in records)
+    assert max_in_any_window([r.t for r in records]) <= 20
