@@ -129,6 +129,7 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
         "environment",
         "account_display",
         "app_key_masked",
+        "secret_readable",
         "is_enabled",
         "is_selected",
         "verified_at",
@@ -207,7 +208,16 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
 
     @admin.display(description=_("app secret"))
     def secret_status(self, credential):
+        if not credential.secret_is_readable:
+            return _(
+                "cannot be opened: the key that encrypted it is no longer configured. "
+                "The owner must enter the app secret again."
+            )
         return _("stored encrypted, never shown")
+
+    @admin.display(boolean=True, description=_("secret readable"))
+    def secret_readable(self, credential):
+        return credential.secret_is_readable
 
 
 @admin.register(KisToken)

@@ -101,8 +101,15 @@ class CredentialForm(forms.Form):
             self.fields["app_key"].required = False
             self.fields["app_key"].widget.attrs["placeholder"] = instance.app_key_masked
             self.fields["app_key"].help_text = _("Leave blank to keep the stored app key.")
-            self.fields["app_secret"].required = False
-            self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
+            if instance.secret_is_readable:
+                self.fields["app_secret"].required = False
+                self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
+            else:
+                # Keeping a secret no key opens would keep the credential unusable.
+                self.fields["app_secret"].help_text = _(
+                    "The stored secret cannot be opened (its encryption key is no longer "
+                    "configured). Enter it again."
+                )
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"]

@@ -122,6 +122,16 @@ class Credential(models.Model):
         """The plaintext secret, for the KIS client only. Raises ``SecretUnavailable``."""
         return secrets.unseal(self.app_secret_enc, context=self._secret_context())
 
+    @property
+    def secret_is_readable(self) -> bool:
+        """Whether a configured key opens the stored app secret (which is not kept). False
+        after its key was removed from ``KISWEB_ENCRYPTION_KEYS`` or the value damaged."""
+        try:
+            self.reveal_app_secret()
+        except secrets.SecretUnavailable:
+            return False
+        return True
+
     def reseal(self) -> bool:
         """Re-seal the app secret under the primary key. False when it already is."""
         if secrets.is_sealed_under_primary(self.app_secret_enc):
