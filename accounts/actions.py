@@ -64,7 +64,7 @@ class VerifyResult:
     expires_at: datetime | None = None
 
 
-def ensure_may_use(user, credential: Credential) -> None:
+def ensuremay_use(user, credential: Credential) -> None:
     """Raise unless ``user`` may use ``credential`` now: it must be enabled, and a
     real-money one needs a verified second factor when the site requires it. Other apps
     call this before placing orders."""
@@ -76,8 +76,18 @@ def ensure_may_use(user, credential: Credential) -> None:
             raise SecondFactorRequired
 
 
+def may_use(user, credential: Credential) -> bool:
+    """``ensure_may_use`` as a yes or no."""
+    try:
+        ensuremay_use(user, credential)
+    except (CredentialDisabled, SecondFactorRequired):
+        return False
+    return True
+
+
 def create_credential(owner, data: CredentialInput, *, ip: str | None = None) -> Credential:
-    """Store a new credential (secret sealed). The first one a person adds is selected."""
+    """Store a new credential (secret sealed). The first one a person adds is selected
+    when they may use it (``ensure_may_use``)."""
     with transaction.atomic():
         credential = Credential(
             owner=owner,
@@ -90,7 +100,7 @@ def create_credential(owner, data: CredentialInput, *, ip: str | None = None) ->
             is_enabled=data.is_enabled,
         )
         credential.set_app_secret(data.app_secret)
-        credential.is_selected = data.is_enabled and not (
+        credential.is_selected = may_use(owner, credential) and not (
             Credential.objects.owned_by(owner).filter(is_selected=True).exists()
         )
         credential.save()
@@ -104,7 +114,9 @@ def update_credential(
     owner, credential: Credential, data: CredentialInput, *, ip: str | None = None
 ) -> list[str]:
     """Apply an edit; returns the names of the fields that changed. A blank secret keeps
-    the stored one. A new app key or environment drops the tokens issued for the old."""
+    the stored one. A new app key or environment drops the tokens issued for the old; a
+    credential the owner may no longer use (disabled, or now real money without the second
+    factor) is no longer selected."""
     fields = ("label", "environment", "app_key", "account_number", "product_code", "hts_id")
     changed = [name for name in fields if getattr(credential, name) != getattr(data, name)]
     if credential.is_enabled != data.is_enabled:
@@ -116,7 +128,8 @@ def update_credential(
         changed.append("app_secret")
     if not changed:
         return []
-    if not credential.is_enabled:
+    if credential.is_selected and not may_use(owner, credential):
+        # Disabled, or switched to real money without the second factor the site asks.
         credential.is_selected = False
     with transaction.atomic():
         credential.save()
@@ -136,7 +149,7 @@ def delete_credential(owner, credential: Credential, *, ip: str | None = None) -
 def select_credential(user, credential: Credential, *, ip: str | None = None) -> None:
     """Make ``credential`` the one the top bar shows. A change between paper and real
     money is recorded as an environment switch."""
-    ensure_may_use(user, credential)
+    ensuremay_use(user, credential)
     with transaction.atomic():
         previous = (
             Credential.objects.owned_by(user).select_for_update().filter(is_selected=True).first()
@@ -163,7 +176,7 @@ def verify_credential(user, credential: Credential, *, ip: str | None = None) ->
     """Ask KIS for an access token with this credential (or reuse the stored one) and say
     what happened in plain words. Raises ``SecondFactorRequired``/``CredentialDisabled``
     from ``ensure_may_use``; every KIS answer becomes a ``VerifyResult``."""
-    ensure_may_use(user, credential)
+    ensuremay_use(user, credential)
     stored = KisToken.objects.filter(credential=credential, kind=KisToken.Kind.ACCESS).first()
     try:
         token = async_to_sync(_ensure_token)(credential)

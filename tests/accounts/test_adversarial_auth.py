@@ -6,6 +6,9 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import Credential
+from kisweb.kissim import make_account
+
 pytestmark = pytest.mark.django_db
 
 STAFF_PASSWORD = "staff-password-9f3k"
@@ -58,3 +61,61 @@ def test_a_signed_in_person_who_is_not_staff_gets_403_not_a_loop(client, alice):
     client.force_login(alice)
     assert client.get(reverse("admin:index")).status_code == 302
     assert client.get(reverse("admin:login") + "?next=/admin/").status_code == 403
+
+
+# ---------------------------------------------------------------- real money without 2FA
+
+
+def _real_form(account):
+    return {
+        "label": "Real",
+        "environment": "real",
+        "app_key": account.appkey,
+        "app_secret": account.appsecret,
+        "account_number": f"{account.cano}-{account.acnt_prdt_cd}",
+        "hts_id": account.hts_id,
+    }
+
+
+@pytest.fixture
+def real_account(kis_endpoints):
+    return kis_endpoints.add_account(make_account("real"))
+
+
+def test_a_first_real_credential_is_not_put_in_use_without_two_factor(
+    client, django_user_model, real_account, settings
+):
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = True
+    dave = django_user_model.objects.create_user("dave")
+    client.force_login(dave)
+    response = client.post(reverse("accounts:credential_create"), _real_form(real_account))
+    assert response.status_code == 302
+    credential = Credential.objects.get(owner=dave)
+    assert credential.is_selected is False
+    assert client.get(reverse("home")).context["current_credential"] is None
+
+
+def test_switching_the_credential_in_use_to_real_money_takes_it_out_of_use(
+    client, alice, alice_credential, real_account, settings
+):
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = True
+    client.force_login(alice)
+    form = {**_real_form(real_account), "label": alice_credential.label, "is_enabled": "on"}
+    response = client.post(reverse("accounts:credential_edit", args=[alice_credential.pk]), form)
+    assert response.status_code == 302
+    alice_credential.refresh_from_db()
+    assert (alice_credential.environment, alice_credential.is_selected) == ("real", False)
+
+
+def test_a_real_credential_in_use_is_not_current_after_two_factor_is_turned_off(
+    client, django_user_model, make_credential, settings
+):
+    # Selected while the site did not ask for 2FA (or while it was on); now it asks.
+    erin = django_user_model.objects.create_user("erin")
+    real = make_credential(erin, environment="real", label="Erin real")
+    assert real.is_selected is True
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = True
+    client.force_login(erin)
+    assert client.get(reverse("home")).context["current_credential"] is None
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = False
+    assert client.get(reverse("home")).context["current_credential"] == real
