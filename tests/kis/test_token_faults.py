@@ -8,7 +8,13 @@ import asyncio
 
 import pytest
 
-from kisweb.kis import KisClient, MemoryTokenStore, TokenIssueTooSoon
+from kisweb.kis import (
+    InProcessRateLimiter,
+    KisClient,
+    MemoryTokenStore,
+    RateLimits,
+    TokenIssueTooSoon,
+)
 
 from .conftest import credentials_for
 from .test_tokens import Clock
@@ -36,7 +42,13 @@ async def test_a_token_another_process_renewed_is_picked_up_without_an_issue(sim
     clock = Clock()
     store = MemoryTokenStore()
     account, first = make_client("paper", client={"now": clock, "token_store": store})
-    second = KisClient(credentials_for(account), sim.paper_url, token_store=store, now=clock)
+    second = KisClient(
+        credentials_for(account),
+        sim.paper_url,
+        token_store=store,
+        now=clock,
+        limiter=InProcessRateLimiter(RateLimits(paper_per_s=500)),
+    )
     try:
         await first.quote("005930")
         await second.quote("005930")
