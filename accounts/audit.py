@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from axes.helpers import get_client_ip_address
 from django.db import models
@@ -10,6 +11,15 @@ from django.db import models
 from accounts.models import AuditEvent
 
 log = logging.getLogger(__name__)
+
+# Line breaks, other control characters and bidi overrides, shown escaped in the log line: a
+# user name typed at sign-in is anyone's text and must not forge a line of its own.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
 
 # Detail keys that could only hold something secret are refused outright.
 _FORBIDDEN_DETAIL_WORDS = ("secret", "token", "password", "approval", "otp")
@@ -44,5 +54,10 @@ def record(actor, action: str, target=None, request=None, *, ip=None, **detail) 
         event.target_id = str(target.pk)
         event.target_repr = str(target)[:200]
     event.save()
-    log.info("audit %s by %s on %s", event.action, event.actor_name or "-", event.target_repr)
+    log.info(
+        "audit %s by %s on %s",
+        _one_line(event.action),
+        _one_line(event.actor_name) or "-",
+        _one_line(event.target_repr),
+    )
     return event
