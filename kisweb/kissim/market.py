@@ -124,6 +124,7 @@ class Symbol:
     liquidity: int | None = None  # fixed qty per book level, for deterministic tests
     history: list[DailyBar] = field(default_factory=list)  # see Market.history()
     minutes: list[MinuteBar] = field(default_factory=list)
+    day: dt.date | None = None  # the session date the day's figures belong to
 
     @property
     def domestic(self) -> bool:
@@ -295,6 +296,17 @@ class Ledger:
         )
         return holding.qty - pending
 
+    def start_day(self, currency: str) -> None:
+        """A new session in `currency`: today's figures restart, open orders lapse."""
+        self.start_cash[currency] = self.cash[currency]
+        self.bought[currency] = self.sold[currency] = Decimal(0)
+        for h in self.holdings.values():
+            if h.symbol.currency == currency:
+                h.start_qty, h.buy_qty_today, h.sell_qty_today = h.qty, 0, 0
+        for o in self.orders.values():
+            if o.symbol.currency == currency and o.is_open:
+                o.cancelled += o.remaining
+
     def positions(self, currency: str) -> list[Holding]:
         """Held symbols plus those traded today (sold-out rows stay until D+2, §4.1)."""
         rows = [
@@ -348,6 +360,7 @@ class Market:
         sym.open_time = sym.high_time = sym.low_time = now
         sym.prev_volume = self._rng.randint(100_000, 5_000_000)
         sym.minutes = self._make_minutes(sym, now)
+        sym.day = self.session_date(sym)
         self._rebuild_book(sym)
         self.symbols[sym.code] = sym
 
@@ -362,8 +375,46 @@ class Market:
         with self.lock:
             if not sym.history:
                 rng = random.Random(f"{self.seed}:{sym.code}")
-                sym.history = self._make_history(sym, self.session_date(sym), rng)
+                sym.history = self._make_history(sym, sym.day or self.session_date(sym), rng)
             return sym.history
+
+    def roll_day(self) -> None:
+        """Open a new session on each exchange whose calendar date has moved on.
+
+        Yesterday's session becomes a daily bar and its last price the new base (limits,
+        prdy_* figures); the day's counters and minute bars start afresh; each ledger's
+        start-of-day cash and today's quantities restart; orders still open lapse, as KIS
+        day orders end with their session. Runs before every API call and market step.
+        """
+        with self.lock:
+            now = self.clock.now()
+            days = {KRW: now.astimezone(KST).date(), USD: us_local(now).date()}
+            rolled = set()
+            for sym in self.symbols.values():
+                today = days[sym.currency]
+                if sym.day is None or today <= sym.day:
+                    continue
+                self.history(sym)  # made up to the old day before it moves on
+                if sym.volume:
+                    sym.history.append(
+                        DailyBar(
+                            sym.day, sym.open, sym.high, sym.low, sym.price, sym.volume, sym.value
+                        )
+                    )
+                    sym.prev_volume = sym.volume
+                sym.base = sym.price
+                sym.__dict__.pop("upper", None)  # cached limits follow the new base
+                sym.__dict__.pop("lower", None)
+                sym.open = sym.high = sym.low = sym.price
+                sym.open_time = sym.high_time = sym.low_time = self.clock.now()
+                sym.volume, sym.value = 0, Decimal(0)
+                sym.sell_count = sym.buy_count = sym.sell_qty = sym.buy_qty = 0
+                sym.minutes = []
+                sym.day = today
+                rolled.add(sym.currency)
+            for currency in rolled:
+                for ledger in self.ledgers.values():
+                    ledger.start_day(currency)
 
     @staticmethod
     def _make_history(sym: Symbol, today: dt.date, rng: random.Random) -> list[DailyBar]:
@@ -422,6 +473,7 @@ class Market:
     def set_price(self, code: str, price: Decimal | int | str) -> None:
         """Trade the symbol at `price` (on the grid, inside the limits), then match."""
         with self.lock:
+            self.roll_day()
             sym = self.symbols[code]
             price = Decimal(str(price))
             if not sym.on_grid(price):
@@ -446,6 +498,7 @@ class Market:
     def step(self) -> None:
         """Advance every symbol one random-walk tick, then match resting orders."""
         with self.lock:
+            self.roll_day()
             for sym in self.symbols.values():
                 self._walk(sym)
             for sym in self.symbols.values():

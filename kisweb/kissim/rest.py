@@ -348,6 +348,7 @@ class Api:
             route.trs[env][tr_id],
         )
         handler: Handler = getattr(self, route.handler)
+        self.sim.market.roll_day()
         try:
             body, tr_cont = await handler(req)
         except Rejected as refusal:

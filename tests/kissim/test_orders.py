@@ -11,7 +11,7 @@ import pytest
 from kisweb.kissim import Simulator, make_account
 from kisweb.kissim.clock import KST
 
-from .conftest import DT, NO_LIMITS, Kis
+from .conftest import DQ, DT, NO_LIMITS, Kis
 
 SAMSUNG = "005930"  # base 71,000: tick 100, limits 49,700..92,300
 
@@ -378,6 +378,55 @@ async def test_daily_executions_keep_each_order_on_its_own_date():
         [row] = await rows("20261124")
         assert row["ord_dt"] == "20261124"
         assert await rows("20261125") == []
+        await kis.aclose()
+    finally:
+        await sim.stop()
+
+
+async def test_a_new_day_starts_a_new_session():
+    """Past midnight KST: yesterday's last price is the new base, the day's volume restarts,
+    yesterday is a daily row, start-of-day cash and today's quantities restart, and an order
+    still open at the end of its day lapses (nothing left to cancel)."""
+    moments = [dt.datetime(2026, 11, 24, 10, 0, tzinfo=KST)]
+    sim = Simulator(accounts=[], speed=0, now=lambda: moments[0], rate_limits=NO_LIMITS)
+    await sim.start()
+    try:
+        kis = await Kis(sim, sim.add_account(make_account("paper", cash_krw=10_000_000))).login()
+        sim.market.set_liquidity("005930", 100)
+        assert (await kis.order("buy", "005930", 2, 0, ord_dvsn="01")).json()["rt_cd"] == "0"
+        resting = (await kis.order("buy", "005930", 1, 60000)).json()["output"]["ODNO"]
+        sim.market.set_price("005930", 72500)
+        cash = (await kis.balance()).json()["output2"][0]["prvs_rcdl_excc_amt"]
+
+        moments[0] = dt.datetime(2026, 11, 25, 9, 30, tzinfo=KST)
+        quote = (await kis.price("005930")).json()["output"]
+        assert (quote["stck_sdpr"], quote["stck_prpr"], quote["prdy_vrss"]) == (
+            "72500",
+            "72500",
+            "0",
+        )
+        assert quote["acml_vol"] == "0"
+        daily = {
+            "FID_COND_MRKT_DIV_CODE": "J",
+            "FID_INPUT_ISCD": "005930",
+            "FID_PERIOD_DIV_CODE": "D",
+            "FID_ORG_ADJ_PRC": "0",
+        }
+        rows = (await kis.get(f"{DQ}/inquire-daily-price", "FHKST01010400", daily)).json()
+        assert [(r["stck_bsop_date"], r["stck_clpr"]) for r in rows["output"][:2]] == [
+            ("20261125", "72500"),
+            ("20261124", "72500"),
+        ]
+        balance = (await kis.balance()).json()
+        [row] = balance["output1"]
+        assert (row["hldg_qty"], row["thdt_buyqty"]) == ("2", "0")
+        assert balance["output2"][0]["dnca_tot_amt"] == cash
+        yesterday = (
+            await kis.daily_ccld(INQR_STRT_DT="20261124", INQR_END_DT="20261124", ODNO=resting)
+        ).json()["output1"]
+        assert [(r["rmn_qty"], r["cnc_cfrm_qty"]) for r in yesterday] == [("0", "1")]
+        cancel = (await kis.rvsecncl(resting, "02")).json()
+        assert cancel["msg_cd"] == "40330000", cancel
         await kis.aclose()
     finally:
         await sim.stop()
