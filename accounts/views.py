@@ -129,6 +129,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@never_cache
 @login_required
 @sensitive_post_parameters("otp_token")
 def two_factor_setup(request):
@@ -160,6 +161,7 @@ def two_factor_setup(request):
 
 @require_POST
 @login_required
+@never_cache
 @sensitive_post_parameters("otp_token")
 def two_factor_disable(request):
     form = OtpForm(request.POST)
@@ -181,6 +183,7 @@ def credential_list(request):
     return render(request, "accounts/credential_list.html", {"credentials": credentials})
 
 
+@never_cache
 @login_required
 @sensitive_post_parameters("app_secret")
 def credential_create(request):
@@ -204,6 +207,7 @@ def credential_detail(request, pk):
     )
 
 
+@never_cache
 @login_required
 @sensitive_post_parameters("app_secret")
 def credential_edit(request, pk):
