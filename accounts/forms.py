@@ -23,6 +23,9 @@ HTS_ID = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 # Keys and secrets travel in HTTP headers, which carry ASCII only: anything else (a Korean
 # letter, a zero-width space from a chat app) could never work and made the KIS call fail.
 PRINTABLE_ASCII = re.compile(r"[!-~]+")
+# Line breaks, other control characters and bidi overrides: a label is shown on one line
+# everywhere (top bar, admin, audit trail) and must read the way it was typed.
+LABEL_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _no_whitespace(value: str, length: int, what: str) -> str:
@@ -113,6 +116,10 @@ class CredentialForm(forms.Form):
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"]
+        if LABEL_UNPRINTABLE.search(label):
+            raise forms.ValidationError(
+                _("Enter the label on one line, without control characters.")
+            )
         taken = Credential.objects.owned_by(self.owner).filter(label=label)
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)

@@ -15,6 +15,7 @@ NOT_ASCII = (
     "A KIS %(what)s holds only English letters, digits and symbols. "
     "Copy it again from the KIS site."
 )
+LABEL = "Enter the label on one line, without control characters."
 ACCOUNT = (
     "Enter the account number as 8 digits, a hyphen and the 2-digit product code, e.g. 12345678-01."
 )
@@ -55,6 +56,9 @@ def _snapshot():
         ("account_number", "１２３４５６７８-０１", ACCOUNT),  # full-width digits
         ("account_number", "٠١٢٣٤٥٦٧-٠١", ACCOUNT),  # Arabic-Indic digits
         ("label", "Main\x00", "Null characters are not allowed."),
+        ("label", "Main\nINFO forged", LABEL),
+        ("label", "Main \u202edetalsnart", LABEL),  # right-to-left override
+        ("label", "Main\x1b[31m", LABEL),
         ("hts_id", "hong\x00", "Null characters are not allowed."),
         (
             "app_secret",
@@ -71,6 +75,9 @@ def _snapshot():
         "full-width-account",
         "arabic-indic-account",
         "nul-label",
+        "line-break-label",
+        "bidi-override-label",
+        "escape-label",
         "nul-hts-id",
         "megabyte-secret",
     ],
