@@ -119,3 +119,52 @@ def test_a_real_credential_in_use_is_not_current_after_two_factor_is_turned_off(
     assert client.get(reverse("home")).context["current_credential"] is None
     settings.KISWEB_REQUIRE_2FA_FOR_REAL = False
     assert client.get(reverse("home")).context["current_credential"] == real
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def test_a_planted_session_does_not_survive_sign_in(client, staff_with_code):
+    user, device = staff_with_code
+    session = client.session
+    session["planted"] = True
+    session.save()
+    planted = session.session_key
+    client.cookies["sessionid"] = planted
+    client.post(reverse("login"), {"username": "carol", "password": STAFF_PASSWORD})
+    client.post(reverse("accounts:sign_in_code"), {"otp_token": _code(device)})
+    assert client.session[SESSION_KEY] == str(user.pk)
+    assert client.cookies["sessionid"].value != planted
+    assert not type(session)(planted).exists(planted)
+
+
+def test_between_password_and_code_no_page_is_open(client, staff_with_code):
+    client.post(reverse("login"), {"username": "carol", "password": STAFF_PASSWORD})
+    for url in (
+        reverse("home"),
+        reverse("accounts:credential_list"),
+        reverse("accounts:two_factor_setup"),
+        reverse("accounts:audit_log"),
+        reverse("admin:index"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+    assert (
+        client.post(reverse("accounts:two_factor_disable"), {"otp_token": "000000"}).status_code
+        == 302
+    )
+
+
+def test_a_wrong_code_then_the_right_one_is_throttled(client, staff_with_code):
+    _user, device = staff_with_code
+    client.post(reverse("login"), {"username": "carol", "password": STAFF_PASSWORD})
+    wrong = f"{(int(_code(device)) + 1) % 1_000_000:06d}"
+    client.post(reverse("accounts:sign_in_code"), {"otp_token": wrong})
+    client.post(reverse("accounts:sign_in_code"), {"otp_token": _code(device)})
+    assert SESSION_KEY not in client.session
+
+
+def test_sign_out_needs_a_post(client, alice):
+    client.force_login(alice)
+    assert client.get(reverse("logout")).status_code == 405
+    assert SESSION_KEY in client.session
