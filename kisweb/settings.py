@@ -22,6 +22,9 @@ VAR_DIR = Path(config.env_str("KISWEB_VAR_DIR") or BASE_DIR / "var")
 
 SECRET_KEY = config.read_secret_key(KISWEB_MODE, VAR_DIR)
 DEBUG = config.env_bool("KISWEB_DEBUG", False)
+if HOSTED and DEBUG:
+    # Debug pages show code, settings and request data to whoever causes an error.
+    raise ImproperlyConfigured("KISWEB_DEBUG is for the demo; hosted mode refuses it")
 ALLOWED_HOSTS = config.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = config.env_list("CSRF_TRUSTED_ORIGINS", [])
 
