@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.conf import settings
+from django.views.debug import CallableSettingWrapper, SafeExceptionReporterFilter
 
 # Names whose values are, or may hold, a secret: app secrets (app_secret, appsecret,
 # secretkey), tokens, approval keys, AES keys, passwords and one-time codes, the plaintext
@@ -25,6 +26,9 @@ _HIDDEN_NAMES = re.compile(
 # scheme://user:password@host — REDIS_URL, DATABASE_URL, broker and cache URLs.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/@:\s]*:)[^/@\s]*@", re.IGNORECASE)
 
+# Nesting deeper than this (or a structure that holds itself) is hidden, not walked.
+_MAX_DEPTH = 6
+
 
 class SecretScrubbingFilter(SafeExceptionReporterFilter):
     hidden_settings = _HIDDEN_NAMES
@@ -33,10 +37,30 @@ class SecretScrubbingFilter(SafeExceptionReporterFilter):
         # Also with DEBUG on: the demo's 500 page is still read by people and screenshotted.
         return True
 
-    def cleanse_setting(self, key, value):
-        cleansed = super().cleanse_setting(key, value)
-        if type(cleansed) is str:  # not lazy or proxy objects that only look like str
-            return _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}@", cleansed)
+    def cleanse_setting(self, key, value, _depth=0):
+        """Django's rules (hidden names, the session cookie, into dicts, lists and tuples)
+        plus passwords in URLs, and a depth limit: locals, unlike settings, may be deep or
+        hold themselves."""
+        try:
+            hidden = key == settings.SESSION_COOKIE_NAME or bool(self.hidden_settings.search(key))
+        except TypeError:
+            hidden = False
+        if hidden:
+            return self.cleansed_substitute
+        if isinstance(value, (dict, list, tuple)) and _depth >= _MAX_DEPTH:
+            return self.cleansed_substitute
+        if isinstance(value, dict):
+            cleansed = {k: self.cleanse_setting(k, v, _depth + 1) for k, v in value.items()}
+        elif isinstance(value, list):
+            cleansed = [self.cleanse_setting("", v, _depth + 1) for v in value]
+        elif isinstance(value, tuple):
+            cleansed = tuple([self.cleanse_setting("", v, _depth + 1) for v in value])
+        elif type(value) is str:  # not lazy or proxy objects that only look like str
+            cleansed = _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}@", value)
+        else:
+            cleansed = value
+        if callable(cleansed):
+            cleansed = CallableSettingWrapper(cleansed)
         return cleansed
 
     def get_post_parameters(self, request):

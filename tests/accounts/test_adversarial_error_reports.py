@@ -2,6 +2,7 @@
 fields, not in any frame's local variables, not in settings (with DEBUG on and off)."""
 
 import sys
+from collections import namedtuple
 
 import pytest
 from django.db import IntegrityError
@@ -115,3 +116,17 @@ def test_the_admin_mail_uses_the_same_filter(settings, alice):
     handler = AdminEmailHandler(include_html=True)
     reporter = handler.reporter_class(_request(alice, app_secret=APP_SECRET), None, None, None)
     assert type(reporter.filter).__name__ == "SecretScrubbingFilter"
+
+
+def test_a_local_that_holds_itself_still_gets_a_report(debug, alice):
+    point = namedtuple("Point", "x y")(1, 2)
+    loop = [point]
+    loop.append(loop)
+    nested = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"app_secret": APP_SECRET}}}}}}}}
+    try:
+        raise RuntimeError(f"{len(loop)} {len(nested)}")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    report = _reports(_request(alice), exc_info)
+    assert "RuntimeError" in report
+    assert APP_SECRET not in report
