@@ -168,6 +168,9 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
 
     # Staff changes and deletions belong in the audit trail like the owners' own.
     def save_model(self, request, obj, form, change):
+        if not obj.is_enabled:
+            # As an owner's own edit does: a disabled credential is not the one in use.
+            obj.is_selected = False
         super().save_model(request, obj, form, change)
         if change and form.changed_data:
             record(

@@ -83,3 +83,25 @@ def test_history_and_delete_pages_show_no_secret(admin_client, alice, alice_cred
         assert alice_credential.app_key not in page.text, url
     for secret in secrets:
         assert secret not in entry.change_message + entry.object_repr
+
+
+def test_staff_disabling_a_credential_takes_it_out_of_use(
+    client, admin_client, alice, alice_credential, make_credential
+):
+    change = reverse("admin:accounts_credential_change", args=[alice_credential.pk])
+    response = admin_client.post(
+        change,
+        {
+            "label": alice_credential.label,
+            "hts_id": alice_credential.hts_id,
+            "tokens-TOTAL_FORMS": "0",
+            "tokens-INITIAL_FORMS": "0",
+            "tokens-MIN_NUM_FORMS": "0",
+            "tokens-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302
+    alice_credential.refresh_from_db()
+    assert (alice_credential.is_enabled, alice_credential.is_selected) == (False, False)
+    # So the next credential she adds is the one in use, as for someone with none.
+    assert make_credential(alice, label="Second").is_selected is True
