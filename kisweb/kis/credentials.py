@@ -50,8 +50,16 @@ class KisCredentials:
     env: Environment = Environment.PAPER
 
     def __post_init__(self) -> None:
-        if not (len(self.account_no) == 8 and self.account_no.isdigit()):
+        # isascii(): str.isdigit() also accepts full-width and other scripts' digits,
+        # which KIS's ASCII headers and bodies cannot carry.
+        if not (
+            len(self.account_no) == 8 and self.account_no.isascii() and self.account_no.isdigit()
+        ):
             raise ValueError("account_no must be the 8-digit CANO")
-        if not (len(self.product_code) == 2 and self.product_code.isdigit()):
+        if not (
+            len(self.product_code) == 2
+            and self.product_code.isascii()
+            and self.product_code.isdigit()
+        ):
             raise ValueError("product_code must be the 2-digit ACNT_PRDT_CD")
         object.__setattr__(self, "env", Environment(self.env))
