@@ -22,18 +22,23 @@ from kisweb.kissim.testing import SimulatorThread
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Bounds here catch a hang (aiohttp waits 10 s for a close handshake by default), not
+# speed: bench/bench_sim.py measures start-up (about 20 ms).
+HANG_S = 3.0
+
+
 def test_simulator_thread_starts_and_stops_quickly():
     began = time.monotonic()
     runner = SimulatorThread(seed=1, speed=0).start()
     started = time.monotonic()
     try:
-        assert started - began < 0.5
+        assert started - began < HANG_S
         response = httpx.get(f"{runner.paper_url}/__sim__/status", timeout=2)
         assert response.json()["accounts"] == len(DEMO_ACCOUNTS)
         assert runner.real_ws_url == f"ws://127.0.0.1:{runner.real_port}"
     finally:
         runner.stop()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < HANG_S
 
 
 def test_simulator_thread_call_and_faults_from_another_thread():
@@ -163,4 +168,4 @@ def test_stop_is_quick_with_a_client_that_never_answers_the_close():
     began = time.monotonic()
     runner.stop()
     raw.close()
-    assert time.monotonic() - began < 0.5
+    assert time.monotonic() - began < HANG_S
