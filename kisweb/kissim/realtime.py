@@ -591,8 +591,11 @@ def us_book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
     ]
 
 
-def _notice_basics(event: MarketEvent) -> tuple[Order, str, str, str, str]:
-    """(order, RCTF_CLS, RFUS_YN, CNTG_YN, ACPT_YN) for a notice event."""
+def _notice_basics(
+    event: MarketEvent,
+) -> tuple[Order, str, str, str, str, int, Decimal, dt.datetime]:
+    """(order, RCTF_CLS, RFUS_YN, CNTG_YN, ACPT_YN, qty, price, time) for a notice event:
+    the fill's quantity, price and time for a fill, else the order's (§7.8)."""
     order = event.order
     assert order is not None
     rctf = {"00": "0", "01": "1", "02": "2"}[order.kind]
@@ -603,16 +606,15 @@ def _notice_basics(event: MarketEvent) -> tuple[Order, str, str, str, str]:
     ]
     if event.notice == "cancel" and order.kind == "00":
         accepted = "3"  # an IOC/FOK remainder cancelled by the exchange
-    return order, rctf, refused, filled, accepted
+    fill = event.fill
+    if fill:
+        return order, rctf, refused, filled, accepted, fill.qty, fill.price, fill.time
+    return order, rctf, refused, filled, accepted, order.qty, order.price, order.time
 
 
 def notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
     """H0STCNI0/H0STCNI9: 26 fields (§7.8). A fill carries fill qty/price, else the order's."""
-    order, rctf, refused, filled, accepted = _notice_basics(event)
-    fill = event.fill
-    qty = fill.qty if fill else order.qty
-    price = fill.price if fill else order.price
-    moment = fill.time if fill else order.time
+    order, rctf, refused, filled, accepted, qty, price, moment = _notice_basics(event)
     return [
         account.hts_id,
         account.account_no,
@@ -648,11 +650,7 @@ US_ORDER_CONDITION = {"NAS": "6", "NYS": "7", "AMS": "8"}
 
 def us_notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
     """H0GSCNI0/H0GSCNI9: 25 fields; prices carry 4 implied decimals, 9 digits (§7.8)."""
-    order, rctf, refused, filled, accepted = _notice_basics(event)
-    fill = event.fill
-    qty = fill.qty if fill else order.qty
-    price = fill.price if fill else order.price
-    moment = fill.time if fill else order.time
+    order, rctf, refused, filled, accepted, qty, price, moment = _notice_basics(event)
     return [
         account.hts_id,
         account.account_no,
