@@ -4,7 +4,6 @@ schema drift and malformed frames."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,61 +25,9 @@ from kisweb.kis.realtime import (
     SessionState,
     Trade,
 )
-from kisweb.kissim import Simulator
 from kisweb.kissim.symbols import KRX_LISTINGS
 
-from .conftest import FAST
-
-DEADLINE_S = 10
-
-
-@pytest.fixture
-async def sim():
-    """Heartbeats every 0.2 s; a client that does not answer within 0.6 s is dropped."""
-    simulator = Simulator(
-        accounts=[], speed=0, rate_limits=FAST, pingpong_interval_s=0.2, pingpong_timeout_s=0.6
-    )
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
-async def open_session(make_client):
-    sessions: list[RealtimeSession] = []
-
-    async def factory(env="paper", **account_kwargs):
-        account, kis = make_client(env, **account_kwargs)
-        session = RealtimeSession(kis, reconnect_min_s=0.05, reconnect_max_s=0.2)
-        sessions.append(session)
-        await session.start()
-        await session.wait_open(DEADLINE_S)
-        return account, kis, session
-
-    yield factory
-    for session in sessions:
-        await session.aclose()
-
-
-async def next_event(events, kind, predicate=lambda event: True):
-    async def find():
-        async for event in events:
-            if isinstance(event, kind) and predicate(event):
-                return event
-        raise AssertionError("session closed")
-
-    return await asyncio.wait_for(find(), DEADLINE_S)
-
-
-async def wait_until(condition, what: str):
-    async def poll():
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    try:
-        await asyncio.wait_for(poll(), DEADLINE_S)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
+from .conftest import DEADLINE_S, next_event, wait_until
 
 
 async def test_trades_and_books_arrive_as_typed_events(sim, open_session):

@@ -16,44 +16,12 @@ from kisweb.kis import SessionClosed, SubscriptionLimitReached
 from kisweb.kis.realtime import (
     ConnectionState,
     ExecutionNotice,
-    RealtimeSession,
     SessionState,
     Trade,
 )
-from kisweb.kissim import Simulator
 from kisweb.kissim.symbols import KRX_LISTINGS
 
-from .conftest import FAST
-from .test_realtime_session import DEADLINE_S, next_event, wait_until
-
-
-@pytest.fixture
-async def sim():
-    """Heartbeats every 0.2 s; a client that does not answer within 0.6 s is dropped."""
-    simulator = Simulator(
-        accounts=[], speed=0, rate_limits=FAST, pingpong_interval_s=0.2, pingpong_timeout_s=0.6
-    )
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
-async def open_session(make_client):
-    sessions: list[RealtimeSession] = []
-
-    async def factory(env="paper", session_options=None, **account_kwargs):
-        account, kis = make_client(env, **account_kwargs)
-        options = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **(session_options or {})}
-        session = RealtimeSession(kis, **options)
-        sessions.append(session)
-        await session.start()
-        await session.wait_open(DEADLINE_S)
-        return account, kis, session
-
-    yield factory
-    for session in sessions:
-        await session.aclose()
+from .conftest import DEADLINE_S, next_event, wait_until
 
 
 def server_side(sim, appkey):
