@@ -1267,16 +1267,19 @@ class Api:
             ]
             if sort != "AS":
                 rows.reverse()
-            page, ctx, tr_cont = _paginate(
-                req,
-                rows,
-                lambda o: o.odno,
-                PAGE_SIZES["overseas"][req.env],
-                200,
-                req.ledger.account.account_no,
-            )
-            output = self._us_rows(req, page)
-        return self._ok_inquiry(req, **ctx, output=output), tr_cont
+            return self._us_order_page(req, rows)
+
+    def _us_order_page(self, req: Request, orders: list) -> tuple[dict, str]:
+        """One page of US order rows with the FK200/NK200 cursor (§3.4, §4.3)."""
+        page, ctx, tr_cont = _paginate(
+            req,
+            orders,
+            lambda o: o.odno,
+            PAGE_SIZES["overseas"][req.env],
+            200,
+            req.ledger.account.account_no,
+        )
+        return self._ok_inquiry(req, **ctx, output=self._us_rows(req, page)), tr_cont
 
     async def us_nccs(self, req: Request) -> tuple[dict, str]:
         self._account(req)
@@ -1289,16 +1292,7 @@ class Api:
             ]
             if sort != "DS":
                 rows.reverse()
-            page, ctx, tr_cont = _paginate(
-                req,
-                rows,
-                lambda o: o.odno,
-                PAGE_SIZES["overseas"][req.env],
-                200,
-                req.ledger.account.account_no,
-            )
-            output = self._us_rows(req, page)
-        return self._ok_inquiry(req, **ctx, output=output), tr_cont
+            return self._us_order_page(req, rows)
 
     async def us_psamount(self, req: Request) -> tuple[dict, str]:
         self._account(req)

@@ -6,11 +6,10 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import AuditEvent, Credential
+from tests.accounts.test_credential_views import _form
 
 pytestmark = pytest.mark.django_db
 
-APP_KEY = "PS" + "k" * 34
-APP_SECRET = "s" * 180
 NOT_ASCII = (
     "A KIS %(what)s holds only English letters, digits and symbols. "
     "Copy it again from the KIS site."
@@ -19,19 +18,6 @@ LABEL = "Enter the label on one line, without control characters."
 ACCOUNT = (
     "Enter the account number as 8 digits, a hyphen and the 2-digit product code, e.g. 12345678-01."
 )
-
-
-def _form(**overrides):
-    data = {
-        "label": "Main",
-        "environment": "paper",
-        "app_key": APP_KEY,
-        "app_secret": APP_SECRET,
-        "account_number": "12345678-01",
-        "hts_id": "hong01",
-    }
-    data.update(overrides)
-    return data
 
 
 def _snapshot():
