@@ -8,9 +8,12 @@ PORT ?= 8000
 
 # The hosted-mode pass talks to the machine's PostgreSQL and Redis over real connections.
 # These keys are for tests only; a real deployment sets its own (README, "Configuration").
+# HOSTED_TEST_DB and HOSTED_TEST_REDIS_DB let two checkouts run their hosted passes at once.
+HOSTED_TEST_DB ?= kisweb
+HOSTED_TEST_REDIS_DB ?= 9
 HOSTED_TEST_ENV := KISWEB_MODE=hosted \
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/kisweb \
-	REDIS_URL=redis://127.0.0.1:6379/9 \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(HOSTED_TEST_DB) \
+	REDIS_URL=redis://127.0.0.1:6379/$(HOSTED_TEST_REDIS_DB) \
 	DJANGO_SECRET_KEY=hosted-test-only-8d1b0c64f3a54e4f9a1e2d7c6b5a49382716f0e9d8c7b6a5 \
 	KISWEB_ENCRYPTION_KEYS=hostedtest:ZW5jcnlwdGlvbi1rZXktZm9yLWhvc3RlZC10ZXN0cyE= \
 	KISWEB_SSL_REDIRECT=false
