@@ -70,7 +70,7 @@ def lines(texts: list[str]) -> bytes:
     return ("\n".join(texts) + "\n").encode()
 
 
-def test_every_offending_line_is_reported_and_nothing_else(tmp_path):
+def test_every_offending_line_is_reported_and_nothing_else(tmp_path: Path) -> None:
     repo = git_repo(
         tmp_path / "repo",
         {
@@ -92,7 +92,7 @@ def test_every_offending_line_is_reported_and_nothing_else(tmp_path):
     assert result.stdout.splitlines()[-1].startswith(f"{len(OFFENDING)} line(s) point outside")
 
 
-def test_a_repository_of_clean_files_passes(tmp_path):
+def test_a_repository_of_clean_files_passes(tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "repo", {"clean.py": lines(CLEAN), "Makefile": lines(CLEAN)})
 
     result = run_check(repo)
@@ -101,14 +101,14 @@ def test_a_repository_of_clean_files_passes(tmp_path):
     assert result.stdout == "self-contained: 2 tracked files name no path outside the repository\n"
 
 
-def test_a_tracked_file_deleted_from_the_worktree_is_skipped(tmp_path):
+def test_a_tracked_file_deleted_from_the_worktree_is_skipped(tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "repo", {"gone.md": lines(OFFENDING), "clean.py": lines(CLEAN)})
     (repo / "gone.md").unlink()
 
     assert run_check(repo).returncode == 0
 
 
-def test_this_repository_is_self_contained():
+def test_this_repository_is_self_contained() -> None:
     result = run_check(ROOT)
 
     assert result.returncode == 0, result.stdout
