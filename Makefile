@@ -80,11 +80,12 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# Every benchmark runs and prints its figures; the target fails if any missed its goal.
+# The benchmarks' extra packages (pandas), from their own lock.
 $(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
 	$(PIP) --require-hashes -r $(BENCH_LOCK)
 	touch $@
 
+# Every benchmark runs and prints its figures; the target fails if any missed its goal.
 bench: $(BENCH_STAMP) services
 	@failed=""; for script in bench/bench_*.py; do echo "== $$script"; \
 		$(BIN)/python $$script || failed="$$failed $$script"; done; \

@@ -37,7 +37,7 @@ redis_answers() {
 # Debian's server package brings postgresql-common (clusters) and the client (psql).
 postgres_tools_present() {
     local tool
-    for tool in pg_lsclusters pg_ctlcluster pg_createcluster psql pg_isready runuser perl; do
+    for tool in pg_lsclusters pg_ctlcluster pg_createcluster psql runuser perl; do
         have "$tool" || return 1
     done
     [ -n "$(perl -MPgCommon -e 'print get_newest_version() // ""' 2>/dev/null)" ]
@@ -55,7 +55,7 @@ for service in "${wanted[@]}"; do
 done
 if [ ${#packages[@]} -gt 0 ]; then
     if ! is_root || ! have apt-get; then
-        fail "missing ${packages[*]}: install it (as root: apt-get install ${packages[*]}) and run this again"
+        fail "missing packages: ${packages[*]}. As root: apt-get install ${packages[*]}"
     fi
     say "installing ${packages[*]}"
     apt-get update -qq

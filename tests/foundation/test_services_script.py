@@ -62,8 +62,8 @@ def test_without_the_packages_it_names_them_and_fails(open_dir, as_nobody):
     result = run(env=env, script=script, as_nobody=as_nobody and IS_ROOT)
     assert result.returncode == 1, result
     assert result.stderr == (
-        "services: missing postgresql redis-server: install it "
-        "(as root: apt-get install postgresql redis-server) and run this again\n"
+        "services: missing packages: postgresql redis-server."
+        " As root: apt-get install postgresql redis-server\n"
     )
     assert result.stdout == ""
 
