@@ -2,6 +2,7 @@
 use a conftest's fixtures), never from one another.
 
 - `wait_until`: a bounded wait on a condition, in place of a sleep;
+- `Clock`, a clock the test moves; `max_in_any_window`, the rate a limiter let through;
 - child processes started the way a person starts our commands: `free_port`, `wait_for_line`;
 - `LiveDaphne`: a real daphne serving the real ``kisweb.asgi.application`` in a forked process.
   Forking (not spawning) means the child starts with the parent's configured settings: the
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.db import connections
@@ -34,6 +36,33 @@ async def wait_until(condition: Callable[[], object], what: str, deadline_s: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {deadline_s} s for {what}")
         await asyncio.sleep(0.005)
+
+
+# ---------------------------------------------------------------- time and rates
+
+
+class Clock:
+    """A clock that stands still until the test moves it: ``clock.advance(minutes=1)``."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 7, 9, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def max_in_any_window(stamps: list[float], window_s: float = 1.0) -> int:
+    """The most timestamps inside any half-open window [t, t + window_s)."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamps[start] <= stamp - window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 # ---------------------------------------------------------------- child processes
