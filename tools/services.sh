@@ -3,7 +3,7 @@
 # it starts a stopped PostgreSQL cluster, creates one when none listens on the port, lets the
 # `postgres` role in over loopback without a password, and starts Redis without persistence.
 # Run as root it installs the missing packages with apt-get; otherwise it says what to
-# install and fails. When both already answer it changes nothing and takes a few ms.
+# install and fails. When both already answer it changes nothing: one query to each.
 #
 # usage: tools/services.sh [postgresql] [redis]        (both when none is named)
 # KISWEB_PG_PORT (5432) and KISWEB_REDIS_PORT (6379): where they must answer, on 127.0.0.1.
