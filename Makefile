@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Exact versions with their hashes; pyproject.toml keeps the ranges they are chosen from.
+LOCK := requirements/lock.txt
+BENCH_LOCK := requirements/bench.txt
 PORT ?= 8000
 
 # The hosted-mode pass talks to the machine's PostgreSQL and Redis over real connections.
@@ -18,16 +23,28 @@ HOSTED_TEST_ENV := KISWEB_MODE=hosted \
 	KISWEB_ENCRYPTION_KEYS=hostedtest:ZW5jcnlwdGlvbi1rZXktZm9yLWhvc3RlZC10ZXN0cyE= \
 	KISWEB_SSL_REDIRECT=false
 
-.PHONY: demo test lint bench soak install browser services messages clean
+.PHONY: demo test lint bench soak install lock browser services messages clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "kisweb needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) --require-hashes -r $(LOCK)
+	$(PIP) --no-deps -e .
 	touch $@
+
+# After changing pyproject.toml: pins for Python 3.11 on Linux, keeping today's pins where the
+# ranges allow (`make lock UPGRADE=--upgrade` takes the newest of everything). The bench lock
+# is the same set plus pandas, held to the same versions.
+LOCK_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform linux --custom-compile-command "make lock" $(UPGRADE) pyproject.toml
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(PIP) uv
+	$(LOCK_COMPILE) --extra dev -o $(LOCK)
+	$(LOCK_COMPILE) --extra dev --extra bench -c $(LOCK) -o $(BENCH_LOCK)
 
 # Translations are compiled from locale/*.po (the .mo files are not committed).
 messages: install
@@ -42,13 +59,10 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
 		{ echo "chromium is missing: apt-get install chromium (as root)"; exit 1; }
 
-# PostgreSQL and Redis run on these machines; start them if something stopped them.
+# PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 for the hosted pass: installed,
+# created and started as needed (tools/services.sh says how, and what to do when it can't).
 services:
-	@pg_isready -q -h 127.0.0.1 -p 5432 || \
-		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
-	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
-		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
-			--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@bash tools/services.sh
 
 demo: install messages
 	$(BIN)/python manage.py migrate --noinput -v0
@@ -67,9 +81,13 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The benchmarks' extra packages (pandas), from their own lock.
+$(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
+	$(PIP) --require-hashes -r $(BENCH_LOCK)
+	touch $@
+
 # Every benchmark runs and prints its figures; the target fails if any missed its goal.
-bench: install services
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+bench: $(BENCH_STAMP) services
 	@failed=""; for script in bench/bench_*.py; do echo "== $$script"; \
 		$(BIN)/python $$script || failed="$$failed $$script"; done; \
 		if [ -n "$$failed" ]; then echo "missed a target:$$failed"; exit 1; fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -59,7 +60,7 @@ def read_mode() -> str:
     return mode
 
 
-def generated_secret(path: Path, make) -> str:
+def generated_secret(path: Path, make: Callable[[], str]) -> str:
     """Read a secret generated earlier into `path`, or make one now (demo mode only).
 
     The file is created with mode 0600 so only the demo's own user can read it.

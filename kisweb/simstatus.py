@@ -32,8 +32,8 @@ def simulator_status(timeout_s: float = 0.5) -> SimulatorStatus:
         return SimulatorStatus(reachable=False, url=url)
     if not isinstance(detail, dict):
         return SimulatorStatus(reachable=False, url=url)
-    clock = detail.get("clock") if isinstance(detail.get("clock"), dict) else {}
-    faults = detail.get("faults") if isinstance(detail.get("faults"), dict) else {}
+    clock = _mapping(detail.get("clock"))
+    faults = _mapping(detail.get("faults"))
     return SimulatorStatus(
         reachable=True,
         url=url,
@@ -44,5 +44,9 @@ def simulator_status(timeout_s: float = 0.5) -> SimulatorStatus:
     )
 
 
-def _count(value) -> int:
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: object) -> int:
     return value if isinstance(value, int) and value >= 0 else 0

@@ -5,6 +5,7 @@ number renders as an em dash, so a missing quote never looks like a price of 0.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from django import template
 
@@ -14,7 +15,7 @@ MISSING = "—"
 UP, DOWN = "▲", "▼"
 
 
-def _decimal(value) -> Decimal | None:
+def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -30,14 +31,14 @@ def _won(number: Decimal) -> str:
 
 
 @register.filter
-def krw(value) -> str:
+def krw(value: Any) -> str:
     """``1234567.5`` -> ``1,234,568``; ``-5000`` -> ``-5,000``. Won have no decimals."""
     number = _decimal(value)
     return MISSING if number is None else _won(number)
 
 
 @register.filter
-def change(value) -> str:
+def change(value: Any) -> str:
     """A signed change in won: ``▲1,200``, ``▼350`` or ``0``."""
     number = _decimal(value)
     if number is None:
@@ -49,7 +50,7 @@ def change(value) -> str:
 
 
 @register.filter
-def change_class(value) -> str:
+def change_class(value: Any) -> str:
     """The CSS class for a change: ``up`` (red), ``down`` (blue) or ``flat``."""
     number = _decimal(value)
     if not number:
@@ -58,7 +59,7 @@ def change_class(value) -> str:
 
 
 @register.filter
-def percent(value) -> str:
+def percent(value: Any) -> str:
     """A rate with two decimals and its sign: ``+1.25%``, ``-0.40%``, ``0.00%``."""
     number = _decimal(value)
     if number is None:

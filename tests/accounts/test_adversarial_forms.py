@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import AuditEvent, Credential
-from tests.accounts.test_credential_views import _form
+from tests.helpers import credential_form as _form
 
 pytestmark = pytest.mark.django_db
 

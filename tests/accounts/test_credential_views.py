@@ -7,24 +7,10 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import AuditEvent, Credential, KisToken
+from tests.helpers import APP_SECRET
+from tests.helpers import credential_form as _form
 
 pytestmark = pytest.mark.django_db
-
-APP_KEY = "PS" + "k" * 34
-APP_SECRET = "s" * 180
-
-
-def _form(**overrides):
-    data = {
-        "label": "Main",
-        "environment": "paper",
-        "app_key": APP_KEY,
-        "app_secret": APP_SECRET,
-        "account_number": "12345678-01",
-        "hts_id": "hong01",
-    }
-    data.update(overrides)
-    return data
 
 
 def _messages(response):

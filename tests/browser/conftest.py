@@ -25,7 +25,7 @@ from django.db import connections
 from django.test.utils import override_settings
 from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
 
-from tests.browser.live import LiveDaphne
+from tests.helpers import LiveDaphne
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from tests.foundation.processes import ROOT, free_port, port_is_closed, wait_for_line
+from tests.helpers import ROOT, free_port, port_is_closed, wait_for_line
 
 
 @pytest.fixture

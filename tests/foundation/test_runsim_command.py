@@ -7,7 +7,7 @@ import sys
 
 import httpx
 
-from tests.foundation.processes import ROOT, free_port, port_is_closed, wait_for_line
+from tests.helpers import ROOT, free_port, port_is_closed, wait_for_line
 
 
 def test_runsim_serves_both_environments_and_stops_on_ctrl_c(tmp_path):

@@ -28,10 +28,9 @@ from kisweb.kis import (
 )
 from kisweb.kis.client import KST
 from kisweb.kissim import Simulator, make_account
+from tests.helpers import Clock, max_in_any_window
 
 from .conftest import credentials_for
-from .test_limiter import max_in_any_window
-from .test_tokens import Clock
 
 
 def today():

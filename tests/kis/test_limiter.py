@@ -13,17 +13,7 @@ import uuid
 import pytest
 
 from kisweb.kis import Environment, InProcessRateLimiter, RateLimits, RedisRateLimiter
-
-
-def max_in_any_window(stamps: list[float], window_s: float = 1.0) -> int:
-    """The most timestamps inside any half-open window [t, t + window_s)."""
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamps[start] <= stamp - window_s:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+from tests.helpers import max_in_any_window
 
 
 async def run_callers(limiter, app_key: str, env: Environment, callers: int, duration_s: float):

@@ -29,6 +29,7 @@ from kisweb.kis import (
     UpstreamUnavailable,
 )
 from kisweb.kissim import make_account
+from tests.helpers import wait_until
 
 from .conftest import credentials_for
 
@@ -194,7 +195,7 @@ async def test_a_hung_order_is_outcome_unknown_and_sent_once(sim, proxy):
                 await ENTRY_POINTS[entry](kis, ack)
             sim.faults.hang = False
             sim.faults.drop_sockets()
-            await asyncio.sleep(0.05)
+            await wait_until(lambda: not sim.api.inflight, "the hung request to end")
         finally:
             await kis.aclose()
         assert len(proxy.received) == sent + 1, entry
@@ -223,9 +224,7 @@ async def test_sockets_dropped_mid_order_is_outcome_unknown_and_sent_once(sim, p
             sent = len(proxy.received)
             sim.faults.hang = True
             order = asyncio.create_task(ENTRY_POINTS[entry](kis, ack))
-            while len(proxy.received) == sent:
-                await asyncio.sleep(0.005)
-            await asyncio.sleep(0.02)
+            await wait_until(lambda: sim.api.inflight, "the order to hang in the simulator")
             sim.faults.hang = False
             sim.faults.drop_sockets()  # the simulator cuts the proxy's upstream request
             proxy.close_idle()  # and the proxy cuts ours, as a dying gateway would

@@ -15,9 +15,9 @@ from kisweb.kis import (
     RateLimits,
     TokenIssueTooSoon,
 )
+from tests.helpers import Clock
 
 from .conftest import credentials_for
-from .test_tokens import Clock
 
 _PRICE = "/uapi/domestic-stock/v1/quotations/inquire-price"
 

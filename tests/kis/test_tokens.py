@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,17 +19,7 @@ from kisweb.kis import (
     TokenKind,
     TokenManager,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 7, 9, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.helpers import Clock
 
 
 class Issuer:

@@ -119,7 +119,7 @@ async def test_closed_krx_clock_pauses_the_walk():
     sim = Simulator(accounts=[], speed=100, clock="krx", now=lambda: saturday)
     before = prices(sim.market)
     await sim.start()
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # 20 steps at speed 100: an open market would have moved
     await sim.stop()
     assert prices(sim.market) == before
 

@@ -122,9 +122,16 @@ async def test_wrong_account_is_refused(paper):
 
 async def test_malformed_order_body_never_crashes(paper):
     headers = paper.headers("VTTC0012U")
-    for raw in (b"{oops", b"[]", b"\xff\xfe", b'{"CANO": {"x": 1}}'):
+    # A body that is no JSON object is the gateway's EGW00101 (500); a JSON object missing a
+    # field is the service's OPSQ2002 (200).
+    for raw, status, msg_cd in (
+        (b"{oops", 500, "EGW00101"),
+        (b"[]", 500, "EGW00101"),
+        (b"\xff\xfe", 500, "EGW00101"),
+        (b'{"CANO": {"x": 1}}', 200, "OPSQ2002"),
+    ):
         response = await paper.http.post(f"{DT}/order-cash", content=raw, headers=headers)
-        assert response.status_code in (200, 500)
+        assert (response.status_code, response.json()["msg_cd"]) == (status, msg_cd), raw
         assert response.json()["rt_cd"] != "0"
     assert (await paper.price("005930")).status_code == 200
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.templatetags.static import static
 from django.test import Client
 
-from tests.browser.live import LiveDaphne
+from tests.helpers import LiveDaphne
 
 pytestmark = pytest.mark.hosted
 

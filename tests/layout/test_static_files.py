@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.browser.live import LiveDaphne
+from tests.helpers import LiveDaphne
 
 EXPECTED_POLICY_START = "default-src 'self'; script-src 'self'; style-src 'self';"
 

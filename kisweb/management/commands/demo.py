@@ -9,6 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -22,49 +25,49 @@ READY_TIMEOUT_S = 30.0
 class Command(BaseCommand):
     help = "Start the KIS simulator and the web server for a local demo."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         if settings.KISWEB_MODE != "demo":
             raise CommandError("`demo` runs only in demo mode (KISWEB_MODE=demo).")
         sim_rest = settings.KISWEB_KIS_ENDPOINTS["paper"]["rest"]
-        children: list[subprocess.Popen] = []
+        children: dict[str, subprocess.Popen[bytes]] = {}  # by name, in starting order
         stopping = False
 
-        def stop(signum, frame):
+        def stop(signum: int, frame: FrameType | None) -> None:
             nonlocal stopping
             stopping = True
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            children.append(self._start_simulator())
-            self._wait_ready(f"{sim_rest}/__sim__/status", children[-1], "simulator")
+            children["simulator"] = self._start_simulator()
+            self._wait_ready(f"{sim_rest}/__sim__/status", children["simulator"], "simulator")
             ensure_demo_data()
-            children.append(self._start_daphne(host, port))
+            children["web server"] = self._start_daphne(host, port)
             url = f"http://{host}:{port}/"
-            self._wait_ready(f"{url}health/", children[-1], "web server")
+            self._wait_ready(f"{url}health/", children["web server"], "web server")
             self.stdout.write(self.style.SUCCESS(f"kisweb demo is running at {url}"))
             self.stdout.write(f"Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
             self.stdout.write(f"KIS simulator: {sim_rest} (paper), Ctrl-C stops both.")
             while not stopping:
-                for child in children:
+                for name, child in children.items():
                     if child.poll() is not None:
-                        raise CommandError(f"{child.args[2]} stopped with code {child.returncode}")
+                        raise CommandError(f"the {name} stopped with code {child.returncode}")
                 time.sleep(0.5)
         finally:
-            for child in reversed(children):
+            for child in reversed(children.values()):
                 child.terminate()
-            for child in reversed(children):
+            for child in reversed(children.values()):
                 try:
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
         self.stdout.write("Stopped.")
 
-    def _start_simulator(self) -> subprocess.Popen:
+    def _start_simulator(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
@@ -79,12 +82,12 @@ class Command(BaseCommand):
             ]
         )
 
-    def _start_daphne(self, host: str, port: int) -> subprocess.Popen:
+    def _start_daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "kisweb.asgi:application"]
         )
 
-    def _wait_ready(self, url: str, child: subprocess.Popen, name: str) -> None:
+    def _wait_ready(self, url: str, child: subprocess.Popen[bytes], name: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if child.poll() is not None:

@@ -150,7 +150,6 @@ async def test_subscribe_and_unsubscribe_racing_a_reconnect_leave_exactly_the_wa
         session.unsubscribe("H0STCNT0", codes[4]),
     )
     await next_event(events, SessionState, lambda s: s.state is ConnectionState.OPEN)
-    await asyncio.sleep(0.1)
     wanted = {("H0STCNT0", code) for code in (codes[1], codes[2], codes[3])}
     assert set(session.registrations) == wanted
     assert session.health.registrations_used == 3

@@ -1,0 +1,161 @@
+"""Helpers that test modules in more than one place share. Test modules import from here (or
+use a conftest's fixtures), never from one another.
+
+- `wait_until`: a bounded wait on a condition, in place of a sleep;
+- `Clock`, a clock the test moves; `max_in_any_window`, the rate a limiter let through;
+- child processes started the way a person starts our commands: `free_port`, `wait_for_line`;
+- `LiveDaphne`: a real daphne serving the real ``kisweb.asgi.application`` in a forked process.
+  Forking (not spawning) means the child starts with the parent's configured settings: the
+  test database name, the simulator's endpoints, anything a fixture changed before the fork;
+- `credential_form`: the credential form as a person fills it in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- waits
+
+
+async def wait_until(condition: Callable[[], object], what: str, deadline_s: float = 5.0) -> None:
+    """Return as soon as `condition()` is true; fail naming `what` after `deadline_s`."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {deadline_s} s for {what}")
+        await asyncio.sleep(0.005)
+
+
+# ---------------------------------------------------------------- time and rates
+
+
+class Clock:
+    """A clock that stands still until the test moves it: ``clock.advance(minutes=1)``."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 7, 9, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def max_in_any_window(stamps: list[float], window_s: float = 1.0) -> int:
+    """The most timestamps inside any half-open window [t, t + window_s)."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamps[start] <= stamp - window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+# ---------------------------------------------------------------- child processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_line(process: subprocess.Popen[str], pattern: str, deadline_s: float) -> re.Match[str]:
+    deadline = time.monotonic() + deadline_s
+    seen = []
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    printed = "".join(seen)
+    raise AssertionError(f"{process.args} never printed {pattern!r}; it printed:\n{printed}")
+
+
+# ---------------------------------------------------------------- a live server
+
+
+def _application():
+    from kisweb.asgi import application
+
+    return application
+
+
+class LiveDaphne:
+    """``with LiveDaphne() as server: server.url`` — daphne on a free loopback port.
+
+    ``db_blocker`` is pytest-django's ``django_db_blocker``: the fork inherits its block on
+    database access, which the server process lifts for itself.
+    """
+
+    host = "127.0.0.1"
+    startup_timeout_s = 30
+
+    def __init__(self, db_blocker=None):
+        self.db_blocker = db_blocker
+
+    def _in_server_process(self) -> None:
+        # The parent closed its connections before the fork, so none is inherited open.
+        if self.db_blocker is not None:
+            self.db_blocker.unblock()
+
+    def __enter__(self) -> LiveDaphne:
+        from daphne.testing import DaphneProcess
+
+        connections.close_all()
+        self.process = DaphneProcess(self.host, _application, setup=self._in_server_process)
+        self.process.start()
+        if not self.process.ready.wait(self.startup_timeout_s):
+            self.process.terminate()
+            detail = "" if self.process.errors.empty() else self.process.errors.get()[1]
+            raise RuntimeError(f"daphne did not start:\n{detail}")
+        self.url = f"http://{self.host}:{self.process.port.value}"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        self.process.join(timeout=10)
+
+
+# ---------------------------------------------------------------- forms
+
+# A credential as a person pastes it from the KIS site (not a simulator customer).
+APP_KEY = "PS" + "k" * 34
+APP_SECRET = "s" * 180
+
+
+def credential_form(**overrides: str) -> dict[str, str]:
+    """The credential form's fields, filled in; `overrides` replace or add fields."""
+    return {
+        "label": "Main",
+        "environment": "paper",
+        "app_key": APP_KEY,
+        "app_secret": APP_SECRET,
+        "account_number": "12345678-01",
+        "hts_id": "hong01",
+        **overrides,
+    }
