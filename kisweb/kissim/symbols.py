@@ -6,6 +6,7 @@ only seed the random walk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
@@ -133,3 +134,37 @@ def krx_tick(price: Decimal) -> Decimal:
 @lru_cache(maxsize=65536)
 def us_tick(price: Decimal) -> Decimal:
     return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Fundamentals:
+    """What the quote TRs report about an issuer; the random walk never moves these."""
+
+    listed_shares: int  # lstn_stcn
+    sector: str  # bstp_kor_isnm
+    capital_100m_krw: int  # cpfn: paid-in capital in 억 won
+    face_value: int  # stck_fcam
+    per: Decimal
+    pbr: Decimal
+    foreign_ratio: Decimal  # hts_frgn_ehrt, percent
+    foreign_shares: int  # frgn_hldn_qty
+
+
+# Figures of 005930 (Samsung Electronics); other KRX listings reuse them without a sector.
+_DEFAULT_FUNDAMENTALS = Fundamentals(
+    listed_shares=5_969_782_550,
+    sector="",
+    capital_100m_krw=7780,
+    face_value=100,
+    per=Decimal("15.20"),
+    pbr=Decimal("1.30"),
+    foreign_ratio=Decimal("50.12"),
+    foreign_shares=2_992_000_000,
+)
+FUNDAMENTALS: dict[str, Fundamentals] = {
+    "005930": replace(_DEFAULT_FUNDAMENTALS, sector="전기.전자"),
+}
+
+
+def fundamentals(code: str) -> Fundamentals:
+    return FUNDAMENTALS.get(code, _DEFAULT_FUNDAMENTALS)
