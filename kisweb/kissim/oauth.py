@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -148,8 +149,13 @@ def hash_body(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def check_credentials(sim: Simulator, env: str, appkey: str, secret: str) -> Ledger:
-    """The gateway's key checks, in its order; the ledger of a key that may call `env`."""
+def check_credentials(
+    sim: Simulator, env: str, appkey: str, secret: str, key_envs: Collection[str] = ()
+) -> Ledger:
+    """The gateway's key checks, in its order; the ledger of a key that may call `env`.
+
+    `key_envs` widens which environments' keys the `env` host accepts (default: its own).
+    """
     if not appkey:
         raise ApiError(wire.APPKEY_REQUIRED)
     ledger = sim.market.ledgers.get(appkey)
@@ -159,12 +165,16 @@ def check_credentials(sim: Simulator, env: str, appkey: str, secret: str) -> Led
         raise ApiError(wire.APPSECRET_REQUIRED)
     if secret != ledger.account.appsecret:
         raise ApiError(wire.APPSECRET_INVALID)
-    if ledger.account.env != env:
+    if ledger.account.env not in (key_envs or (env,)):
         raise ApiError(wire.REAL_DOMAIN_PAPER_KEY if env == "real" else wire.PAPER_DOMAIN_REAL_KEY)
     return ledger
 
 
-OAUTH_PATHS = ("/oauth2/tokenP", "/oauth2/revokeP", "/oauth2/Approval")
+APPROVAL = "/oauth2/Approval"
+OAUTH_PATHS = ("/oauth2/tokenP", "/oauth2/revokeP", APPROVAL)
+# The paper host issues approval keys to real app keys as well (python-kis in paper mode relies
+# on it; docs/kis-protocol.md §2.3). The key still opens only the real WebSocket.
+APPROVAL_KEY_ENVS = {"paper": ("paper", "real"), "real": ("real",)}
 
 
 async def handle(sim: Simulator, request: web.Request, env: str, raw: bytes) -> web.Response:
@@ -181,9 +191,10 @@ async def handle(sim: Simulator, request: web.Request, env: str, raw: bytes) -> 
     if path not in OAUTH_PATHS:
         raise ApiError(wire.NO_ROUTE)
     appkey = str(body.get("appkey") or "")
-    secret = str(body.get("secretkey" if path == "/oauth2/Approval" else "appsecret") or "")
+    secret = str(body.get("secretkey" if path == APPROVAL else "appsecret") or "")
+    key_envs = APPROVAL_KEY_ENVS[env] if path == APPROVAL else ()
     try:
-        check_credentials(sim, env, appkey, secret)
+        check_credentials(sim, env, appkey, secret, key_envs)
     except ApiError as error:
         return wire.oauth_error(error.answer.msg_cd, error.answer.msg1)
     if path == "/oauth2/revokeP":

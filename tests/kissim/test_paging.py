@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from kisweb.kissim.wire import Side
 from kisweb.kissim.symbols import KRX_LISTINGS
+from kisweb.kissim.wire import Side
 
 from .conftest import Kis
 

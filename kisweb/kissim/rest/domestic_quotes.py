@@ -7,7 +7,8 @@ from decimal import Decimal
 from .. import wire
 from ..clock import KST
 from ..market import Rejected, Symbol
-from ..symbols import fundamentals
+from ..symbols import KRX_PRODUCT_TYPE, US_PRODUCT_TYPES, fundamentals, krx_isin
+from ..wire import Answer, ApiError
 from .tr import Reply, Request, ok_quote, period_bars
 
 
@@ -304,3 +305,53 @@ def minute_chart(req: Request) -> Reply:
         ]
         summary = _chart_summary(sym)
     return ok_quote(output1=summary, output2=rows), ""
+
+
+NO_DATA = Answer("KIOK0560", "조회할 내용이 없습니다", 200, "7")
+OK_FOUND = ("KIOK0530", "조회되었습니다")
+# (class name, class code, wrap asset type, investment type, its name): the overseas row as
+# KIS answers AAPL; the domestic row is our choice.
+OVERSEAS_KIND = ("해외주식", "101210", "06", "1012", "해외주식")
+DOMESTIC_KIND = ("주권", "101010", "01", "1010", "주식")
+
+
+def search_info(req: Request) -> Reply:
+    """CTPF1604R, product basic information: KRX and US listings by PRDT_TYPE_CD.
+
+    A code listed under another product type is "no data" (rt_cd "7"), which python-kis
+    relies on to try the next type.
+    """
+    code, product_type = req.need("PDNO", "PRDT_TYPE_CD")
+    sym = req.sim.market.symbols.get(code.upper())
+    if sym is None or product_type != _product_type(sym):
+        raise ApiError(NO_DATA)
+    kind = DOMESTIC_KIND if sym.domestic else OVERSEAS_KIND
+    class_name, class_code, wrap_type, invest_type, invest_name = kind
+    output = {
+        "pdno": sym.code,
+        "prdt_type_cd": product_type,
+        "prdt_name": sym.name,
+        "prdt_name120": sym.name,
+        "prdt_abrv_name": sym.name,
+        "prdt_eng_name": "",
+        "prdt_eng_name120": "",
+        "prdt_eng_abrv_name": "",
+        "std_pdno": krx_isin(sym.code) if sym.domestic else "",
+        "shtn_pdno": sym.code,
+        "prdt_sale_stat_cd": "",
+        "prdt_risk_grad_cd": "",
+        "prdt_clsf_cd": class_code,
+        "prdt_clsf_name": class_name,
+        "sale_strt_dt": "",
+        "sale_end_dt": "",
+        "wrap_asst_type_cd": wrap_type,
+        "ivst_prdt_type_cd": invest_type,
+        "ivst_prdt_type_cd_name": invest_name,
+        "frst_erlm_dt": "",
+    }
+    msg_cd, msg1 = OK_FOUND
+    return {"rt_cd": "0", "msg_cd": msg_cd, "msg1": msg1, "output": output}, ""
+
+
+def _product_type(sym: Symbol) -> str:
+    return KRX_PRODUCT_TYPE if sym.domestic else US_PRODUCT_TYPES[sym.market]

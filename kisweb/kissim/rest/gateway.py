@@ -74,6 +74,10 @@ ROUTES: dict[str, Route] = {
     f"{DQ}/inquire-time-itemchartprice": Route(
         "GET", domestic_quotes.minute_chart, _both("FHKST03010200")
     ),
+    # python-kis asks the real host for every symbol lookup, in paper mode too (§4.2).
+    f"{DQ}/search-info": Route(
+        "GET", domestic_quotes.search_info, {"real": {"CTPF1604R": ""}, "paper": {}}
+    ),
     f"{DT}/order-cash": Route(
         "POST",
         domestic_orders.order_cash,
@@ -97,6 +101,9 @@ ROUTES: dict[str, Route] = {
     f"{DT}/inquire-psbl-order": Route("GET", domestic_orders.psbl_order, _v({"TTTC8908R": ""})),
     f"{OQ}/price": Route("GET", overseas.us_price, _both("HHDFS00000300")),
     f"{OQ}/dailyprice": Route("GET", overseas.us_dailyprice, _both("HHDFS76240000")),
+    f"{OQ}/price-detail": Route(
+        "GET", overseas.us_price_detail, {"real": {"HHDFS76200200": ""}, "paper": {}}
+    ),
     f"{OT}/order": Route(
         "POST",
         overseas.us_order,
@@ -112,6 +119,9 @@ ROUTES: dict[str, Route] = {
     f"{OT}/inquire-ccnl": Route("GET", overseas.us_ccnl, _v({"TTTS3035R": ""})),
     f"{OT}/inquire-nccs": Route("GET", overseas.us_nccs, _v({"TTTS3018R": ""})),
     f"{OT}/inquire-psamount": Route("GET", overseas.us_psamount, _v({"TTTS3007R": ""})),
+    f"{OT}/inquire-present-balance": Route(
+        "GET", overseas.us_present_balance, _v({"CTRP6504R": ""})
+    ),
 }
 
 

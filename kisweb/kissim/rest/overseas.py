@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from .. import wire
 from ..clock import KST, us_local
-from ..market import Order, Rejected, Symbol
-from ..symbols import ORDER_EXCHANGE_TO_EXCD, USD
+from ..market import Holding, Order, Rejected, Symbol
+from ..symbols import KRW, ORDER_EXCHANGE_TO_EXCD, US_PRODUCT_TYPES, USD, USD_KRW, fundamentals
 from ..wire import OrderKind, Side
 from .tr import (
     KIND_NAMES,
@@ -307,8 +307,180 @@ def us_psamount(req: Request) -> Reply:
             "echm_af_ord_psbl_amt": "0.00",
             "echm_af_ord_psbl_qty": "0",
             "ord_psbl_qty": str(qty),
-            "exrt": "1380.00000000",
+            "exrt": wire.fixed(USD_KRW, 8),
             "frcr_ord_psbl_amt1": wire.fixed(power, 2),
             "ovrs_max_ord_psbl_qty": str(qty),
         }
     return req.ok_inquiry(output=output), ""
+
+
+def us_price_detail(req: Request) -> Reply:
+    """HHDFS76200200: the price with the day's range, 52-week range, ratios and KRW values."""
+    _, excd, symb = req.need("AUTH", "EXCD", "SYMB")
+    with req.sim.market.lock:
+        sym = us_symbol(req, excd, symb)
+        facts = fundamentals(sym.code)
+        history = req.sim.market.history(sym)
+        year = history[-250:]
+        high = max(year, key=lambda b: b.high)
+        low = min(year, key=lambda b: b.low)
+        krw_now, krw_base = sym.price * USD_KRW, sym.base * USD_KRW
+        output = {
+            "rsym": f"D{sym.market}{sym.code}",
+            "pvol": str(sym.prev_volume),
+            "open": wire.fixed(sym.open, 4),
+            "high": wire.fixed(sym.high, 4),
+            "low": wire.fixed(sym.low, 4),
+            "last": wire.fixed(sym.price, 4),
+            "base": wire.fixed(sym.base, 4),
+            "tomv": wire.fixed(sym.price * facts.listed_shares, 0),
+            "pamt": wire.fixed(history[-1].value, 0),
+            "uplp": wire.fixed(0, 4),  # US exchanges have no daily price limits
+            "dnlp": wire.fixed(0, 4),
+            "h52p": wire.fixed(high.high, 4),
+            "h52d": wire.yyyymmdd(high.date),
+            "l52p": wire.fixed(low.low, 4),
+            "l52d": wire.yyyymmdd(low.date),
+            "perx": str(facts.per),
+            "pbrx": str(facts.pbr),
+            "epsx": wire.fixed(sym.base / facts.per, 2),
+            "bpsx": wire.fixed(sym.base / facts.pbr, 2),
+            "shar": str(facts.listed_shares),
+            "mcap": str(facts.capital_100m_krw),
+            "curr": USD,
+            "zdiv": "4",
+            "vnit": "1",
+            "t_xprc": wire.amount(krw_now),
+            "t_xdif": wire.amount(abs(krw_now - krw_base)),
+            "t_xrat": wire.fixed(sym.change_rate, 2),
+            "p_xprc": wire.amount(krw_base),
+            "p_xdif": "0",
+            "p_xrat": "0.00",
+            "t_rate": wire.fixed(USD_KRW, 4),
+            "p_rate": wire.fixed(USD_KRW, 4),
+            "t_xsgn": sym.sign,
+            "p_xsng": wire.Sign.FLAT,
+            "e_ordyn": "매매 가능",
+            "e_hogau": wire.fixed(sym.tick(), 4),
+            "e_icod": facts.sector,
+            "e_parp": str(facts.face_value),
+            "tvol": str(sym.volume),
+            "tamt": wire.fixed(sym.value, 0),
+            "etyp_nm": "",
+        }
+    return ok_quote(output=output), ""
+
+
+US_MARKETS = {"01": "NASD", "02": "NYSE", "05": "AMEX"}  # TR_MKET_CD under NATN_CD 840
+
+
+def us_present_balance(req: Request) -> Reply:
+    """CTRP6504R: holdings on the execution basis, the USD deposit, and totals in KRW.
+
+    Only US listings exist, so a country other than all (000) or the US (840) has nothing.
+    Holding and deposit rows are in USD; output3 totals are in KRW at `USD_KRW`.
+    """
+    req.check_account()
+    _, country, market, _ = req.need("WCRC_FRCR_DVSN_CD", "NATN_CD", "TR_MKET_CD", "INQR_DVSN_CD")
+    ledger = req.ledger
+    with req.sim.market.lock:
+        if country in ("000", "840"):
+            positions = [
+                h
+                for h in ledger.positions(USD)
+                if market == "00" or US_MARKETS.get(market) == h.symbol.order_exchange
+            ]
+        else:
+            positions = []
+        output1 = [_present_row(req, h) for h in positions]
+        cost = sum((h.avg * h.qty for h in positions), Decimal(0))
+        value = sum((h.symbol.price * h.qty for h in positions), Decimal(0))
+        cash, power = ledger.cash[USD], ledger.buying_power(USD)
+        output2 = [
+            {
+                "crcy_cd": USD,
+                "frcr_buy_amt_smtl": wire.fixed(ledger.bought[USD], 2),
+                "frcr_sll_amt_smtl": wire.fixed(ledger.sold[USD], 2),
+                "frcr_dncl_amt_2": wire.fixed(cash, 2),
+                "frst_bltn_exrt": wire.fixed(USD_KRW, 4),
+                "frcr_buy_mgn_amt": wire.fixed(cash - power, 2),
+                "frcr_etc_mgna": "0.00",
+                "frcr_drwg_psbl_amt_1": wire.fixed(power, 2),
+                "frcr_evlu_amt2": wire.amount(power * USD_KRW),
+                "acpl_cstd_crcy_yn": "Y",
+                "nxdy_frcr_drwg_psbl_amt": wire.fixed(power, 2),
+            }
+        ]
+        deposit = ledger.cash[KRW] + cash * USD_KRW
+        output3 = {
+            "pchs_amt_smtl": wire.amount(cost * USD_KRW),
+            "evlu_amt_smtl": wire.amount(value * USD_KRW),
+            "evlu_pfls_amt_smtl": wire.amount((value - cost) * USD_KRW),
+            "dncl_amt": wire.amount(ledger.cash[KRW]),
+            "cma_evlu_amt": "0",
+            "tot_dncl_amt": wire.amount(deposit),
+            "etc_mgna": "0",
+            "wdrw_psbl_tot_amt": wire.amount(ledger.cash[KRW] + power * USD_KRW),
+            "frcr_evlu_tota": wire.amount(value * USD_KRW),
+            "evlu_erng_rt1": wire.rate(value - cost, cost, 8),
+            "pchs_amt_smtl_amt": wire.amount(cost * USD_KRW),
+            "evlu_amt_smtl_amt": wire.amount(value * USD_KRW),
+            "tot_evlu_pfls_amt": wire.amount((value - cost) * USD_KRW),
+            "tot_asst_amt": wire.amount(deposit + value * USD_KRW),
+            "buy_mgn_amt": wire.amount((cash - power) * USD_KRW),
+            "mgna_tota": wire.amount((cash - power) * USD_KRW),
+            "frcr_use_psbl_amt": wire.fixed(power, 2),
+            "ustl_sll_amt_smtl": "0",
+            "ustl_buy_amt_smtl": "0",
+            "tot_frcr_cblc_smtl": wire.fixed(cash, 2),
+            "tot_loan_amt": "0",
+        }
+    return req.ok_inquiry(output1=output1, output2=output2, output3=output3), ""
+
+
+def _present_row(req: Request, h: Holding) -> dict[str, str]:
+    sym, ledger = h.symbol, req.ledger
+    cost, value = h.avg * h.qty, sym.price * h.qty
+    today = req.sim.market.session_date(sym)
+    bought = sold = Decimal(0)
+    for order in ledger.orders.values():
+        if order.symbol is not sym:
+            continue
+        amount = sum(
+            (f.qty * f.price for f in order.fills if us_local(f.time).date() == today),
+            Decimal(0),
+        )
+        if order.side is Side.BUY:
+            bought += amount
+        else:
+            sold += amount
+    return {
+        "prdt_name": sym.name,
+        "cblc_qty13": str(h.qty),
+        "thdt_buy_ccld_qty1": str(h.buy_qty_today),
+        "thdt_sll_ccld_qty1": str(h.sell_qty_today),
+        "ccld_qty_smtl1": str(h.qty),
+        "ord_psbl_qty1": str(ledger.sellable(sym.code)),
+        "frcr_pchs_amt": wire.fixed(cost, 6),
+        "frcr_evlu_amt2": wire.fixed(value, 6),
+        "evlu_pfls_amt2": wire.fixed(value - cost, 6),
+        "evlu_pfls_rt1": wire.rate(value - cost, cost, 10),
+        "pdno": sym.code,
+        "bass_exrt": wire.fixed(USD_KRW, 8),
+        "buy_crcy_cd": USD,
+        "ovrs_now_pric1": wire.fixed(sym.price, 8),
+        "avg_unpr3": wire.fixed(h.avg, 8),
+        "tr_mket_name": MARKET_NAMES[sym.market],
+        "natn_kor_name": "미국",
+        "pchs_rmnd_wcrc_amt": wire.amount(cost * USD_KRW),
+        "thdt_buy_ccld_frcr_amt": wire.fixed(bought, 6),
+        "thdt_sll_ccld_frcr_amt": wire.fixed(sold, 6),
+        "unit_amt": "1",
+        "std_pdno": "",
+        "prdt_type_cd": US_PRODUCT_TYPES[sym.market],
+        "loan_rmnd": "0",
+        "loan_dt": "",
+        "loan_expd_dt": "",
+        "ovrs_excg_cd": sym.order_exchange,
+        "item_lnkg_excg_cd": sym.market,
+    }
