@@ -72,7 +72,7 @@ class Faults:
         self.schema_drift = {}
         self.lose_order_answers = 0
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, object]:
         return {
             "hang": self.hang,
             "http_500": self.http_500,

@@ -17,8 +17,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from enum import StrEnum
 from functools import cached_property
 
+from . import wire
 from .accounts import SimAccount
 from .clock import KST, Clock, us_local
 from .symbols import (
@@ -35,9 +37,6 @@ BOOK_DEPTH = 10
 HISTORY_DAYS = 700  # about 30 months, so monthly quotes fill their 30 rows
 LIMIT_RATE = Decimal("0.30")
 
-BUY = "02"
-SELL = "01"
-
 # Domestic ORD_DVSN codes the engine understands (REFERENCE.md §4.6). Paper: 00–04 only.
 LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY = "00", "01", "02", "03", "04"
 IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET = "11", "12", "13", "14"
@@ -52,7 +51,7 @@ US_MARKET_LIKE = frozenset({"31", "33"})
 
 
 class Rejected(Exception):
-    """The exchange refuses an order; `reason` selects the KIS message in rest.py."""
+    """The exchange refuses an order; `reason` selects the KIS message (rest/request.py)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -87,14 +86,21 @@ class MinuteBar:
     value: Decimal  # cumulative traded value at the bar's close (acml_tr_pbmn)
 
 
+class TradeSide(StrEnum):
+    """CCLD_DVSN of a print: who crossed the spread."""
+
+    BUYER = "1"
+    SELLER = "5"
+
+
 @dataclass
 class Trade:
-    """One print on the tape. `side` is CCLD_DVSN: 1 buyer-initiated, 5 seller-initiated."""
+    """One print on the tape."""
 
     time: dt.datetime
     price: Decimal
     qty: int
-    side: str
+    side: TradeSide
 
 
 @dataclass
@@ -173,17 +179,13 @@ class Symbol:
         return self.price - self.base
 
     @property
-    def sign(self) -> str:
-        """prdy_vrss_sign (§4.6): 1 upper limit, 2 up, 3 flat, 4 lower limit, 5 down."""
-        if self.domestic and self.price >= self.upper:
-            return "1"
-        if self.domestic and self.price <= self.lower:
-            return "4"
-        if self.price > self.base:
-            return "2"
-        if self.price < self.base:
-            return "5"
-        return "3"
+    def sign(self) -> wire.Sign:
+        """prdy_vrss_sign (§4.6); only KRX has daily limits."""
+        return wire.sign(
+            self.change,
+            upper_limit=self.domestic and self.price >= self.upper,
+            lower_limit=self.domestic and self.price <= self.lower,
+        )
 
     @property
     def change_rate(self) -> Decimal:
@@ -211,13 +213,13 @@ class Order:
     orgno: str
     env: str
     symbol: Symbol
-    side: str  # 01 sell / 02 buy
+    side: wire.Side
     ord_dvsn: str
     qty: int
     price: Decimal  # ORD_UNPR as sent; 0 for market-type
     limit: Decimal  # the price the engine honours (upper/lower limit for market-type)
     time: dt.datetime
-    kind: str = "00"  # 00 new, 01 revise, 02 cancel (RVSE_CNCL_DVSN_CD)
+    kind: wire.OrderKind = wire.OrderKind.NEW
     orgn_odno: str = ""
     fills: list[Fill] = field(default_factory=list)
     cancelled: int = 0  # qty taken away by later revise/cancel rows (cnc_cfrm_qty)
@@ -237,7 +239,7 @@ class Order:
 
     @property
     def remaining(self) -> int:
-        if self.kind == "02":
+        if self.kind is wire.OrderKind.CANCEL:
             return 0
         return self.qty - self.filled - self.cancelled - self.rejected
 
@@ -277,7 +279,7 @@ class Ledger:
             (
                 o.remaining * o.limit
                 for o in self.orders.values()
-                if o.side == BUY and o.is_open and o.symbol.currency == currency
+                if o.side is wire.Side.BUY and o.is_open and o.symbol.currency == currency
             ),
             Decimal(0),
         )
@@ -292,7 +294,7 @@ class Ledger:
         pending = sum(
             o.remaining
             for o in self.orders.values()
-            if o.side == SELL and o.is_open and o.symbol.code == code
+            if o.side is wire.Side.SELL and o.is_open and o.symbol.code == code
         )
         return holding.qty - pending
 
@@ -317,20 +319,30 @@ class Ledger:
         return sorted(rows, key=lambda h: h.symbol.code)
 
 
+class EventKind(StrEnum):
+    TRADES = "trades"  # tape prints
+    BOOK = "book"
+    NOTICE = "notice"  # an event of one customer's order
+
+
+class Notice(StrEnum):
+    ACCEPT = "accept"
+    REVISE = "revise"
+    CANCEL = "cancel"
+    REJECT = "reject"
+    FILL = "fill"
+
+
 @dataclass(frozen=True)
 class MarketEvent:
-    """Announced to listeners: `trades` (tape prints), `book`, or `notice` (an order event).
+    """Announced to listeners. A notice names its order row; a fill notice carries the fill."""
 
-    For `notice`, `order` is the row concerned and `notice` one of accept, revise, cancel,
-    reject, fill; `fill` carries the fill of a fill notice.
-    """
-
-    kind: str
+    kind: EventKind
     symbol: Symbol
     trades: tuple[Trade, ...] = ()
     ledger: Ledger | None = None
     order: Order | None = None
-    notice: str = ""
+    notice: Notice | None = None
     fill: Fill | None = None
 
 
@@ -349,8 +361,8 @@ class Market:
         today = self.clock.now()
         for code, name, base, group in KRX_LISTINGS:
             self._list(Symbol(code, name, KRW, "KRX", Decimal(base), Decimal(base), group), today)
-        for ticker, name, base, excd in US_LISTINGS:
-            self._list(Symbol(ticker, name, USD, excd, Decimal(base), Decimal(base)), today)
+        for ticker, name, usd, excd in US_LISTINGS:
+            self._list(Symbol(ticker, name, USD, excd, Decimal(usd), Decimal(usd)), today)
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -482,9 +494,9 @@ class Market:
                 raise ValueError(f"{price} is outside {sym.lower}..{sym.upper}")
             sym.price = price
             self._rebuild_book(sym)
-            trade = Trade(self.clock.now(), price, self._rng.randint(1, 50), "1")
+            trade = Trade(self.clock.now(), price, self._rng.randint(1, 50), TradeSide.BUYER)
             self._print(sym, [trade])
-            self._emit(MarketEvent("book", sym))
+            self._emit(MarketEvent(EventKind.BOOK, sym))
             self._match_resting(sym)
 
     def set_liquidity(self, code: str, qty_per_level: int | None) -> None:
@@ -493,7 +505,7 @@ class Market:
             sym = self.symbols[code]
             sym.liquidity = qty_per_level
             self._rebuild_book(sym)
-            self._emit(MarketEvent("book", sym))
+            self._emit(MarketEvent(EventKind.BOOK, sym))
 
     def step(self) -> None:
         """Advance every symbol one random-walk tick, then match resting orders."""
@@ -518,11 +530,14 @@ class Market:
         # Several prints in one tick go out as one multi-record frame (§7.3).
         count = 1 + (rng.random() < 0.35) + (rng.random() < 0.15)
         now = self.clock.now()
-        side = "1" if ticks > 0 else "5" if ticks < 0 else rng.choice("15")
+        if ticks:
+            side = TradeSide.BUYER if ticks > 0 else TradeSide.SELLER
+        else:
+            side = rng.choice((TradeSide.BUYER, TradeSide.SELLER))
         trades = [Trade(now, price, rng.randint(1, 300), side) for _ in range(count)]
         self._rebuild_book(sym)
         self._print(sym, trades)
-        self._emit(MarketEvent("book", sym))
+        self._emit(MarketEvent(EventKind.BOOK, sym))
 
     def _print(self, sym: Symbol, trades: list[Trade]) -> None:
         """Put trades on the tape: OHLC, volume, minute bars; announce them."""
@@ -533,7 +548,7 @@ class Market:
                 sym.low, sym.low_time = t.price, t.time
             sym.volume += t.qty
             sym.value += t.price * t.qty
-            if t.side == "1":
+            if t.side is TradeSide.BUYER:
                 sym.buy_count += 1
                 sym.buy_qty += t.qty
             else:
@@ -551,7 +566,7 @@ class Market:
             bar.close = t.price
             bar.volume += t.qty
             bar.value = sym.value
-        self._emit(MarketEvent("trades", sym, trades=tuple(trades)))
+        self._emit(MarketEvent(EventKind.TRADES, sym, trades=tuple(trades)))
 
     def _rebuild_book(self, sym: Symbol) -> None:
         """Ten levels each side: bids from the last price down, asks from one tick above.
@@ -574,7 +589,8 @@ class Market:
         epsilon = Decimal("0.0001")
         top = sym.upper if sym.domestic else sym.base * 2
         bottom = sym.lower if sym.domestic else tick(sym.base)
-        asks, bids = [], []
+        asks: list[Level] = []
+        bids: list[Level] = []
         price = sym.price + tick(sym.price)
         while len(asks) < BOOK_DEPTH and price <= top:
             asks.append(Level(price, qty()))
@@ -597,7 +613,7 @@ class Market:
         return "00950" if env == "paper" else "91252"
 
     def submit_order(
-        self, ledger: Ledger, code: str, side: str, ord_dvsn: str, qty: int, price: Decimal
+        self, ledger: Ledger, code: str, side: wire.Side, ord_dvsn: str, qty: int, price: Decimal
     ) -> Order:
         """Validate, accept and match a new order; raise Rejected with a reason key."""
         with self.lock:
@@ -622,12 +638,18 @@ class Market:
             except Rejected:
                 order.odno = self._next_odno(env)
                 order.rejected = max(qty, 0)
-                self._emit(MarketEvent("notice", sym, ledger=ledger, order=order, notice="reject"))
+                self._emit(
+                    MarketEvent(
+                        EventKind.NOTICE, sym, ledger=ledger, order=order, notice=Notice.REJECT
+                    )
+                )
                 raise
             order.odno = self._next_odno(env)
             ledger.orders[order.odno] = order
             ledger.holdings.setdefault(code, Holding(sym))
-            self._emit(MarketEvent("notice", sym, ledger=ledger, order=order, notice="accept"))
+            self._emit(
+                MarketEvent(EventKind.NOTICE, sym, ledger=ledger, order=order, notice=Notice.ACCEPT)
+            )
             all_or_nothing = ord_dvsn in (FOK_LIMIT, FOK_MARKET)
             if not all_or_nothing or self._fillable(order) >= order.qty:
                 self._match(ledger, order)
@@ -637,7 +659,7 @@ class Market:
     @staticmethod
     def _fillable(order: Order) -> int:
         """Quantity the opposite book offers at or better than the order's limit."""
-        if order.side == BUY:
+        if order.side is wire.Side.BUY:
             return sum(lvl.qty for lvl in order.symbol.asks if lvl.price <= order.limit)
         return sum(lvl.qty for lvl in order.symbol.bids if lvl.price >= order.limit)
 
@@ -651,12 +673,12 @@ class Market:
             if order.ord_dvsn not in allowed:
                 raise Rejected("ord_dvsn")
             if order.ord_dvsn in MARKET_LIKE:
-                limit = sym.upper if order.side == BUY else sym.lower
+                limit = sym.upper if order.side is wire.Side.BUY else sym.lower
             elif order.ord_dvsn == BEST_LIMIT:
-                best = sym.asks if order.side == BUY else sym.bids
+                best = sym.asks if order.side is wire.Side.BUY else sym.bids
                 limit = best[0].price if best else sym.price
             elif order.ord_dvsn == TOP_PRIORITY:
-                same = sym.bids if order.side == BUY else sym.asks
+                same = sym.bids if order.side is wire.Side.BUY else sym.asks
                 limit = same[0].price if same else sym.price
             else:
                 limit = order.price
@@ -667,7 +689,7 @@ class Market:
                 if not sym.on_grid(limit):
                     raise Rejected("price_tick")
         else:
-            allowed = US_BUY_ORD_DVSN if order.side == BUY else US_SELL_ORD_DVSN
+            allowed = US_BUY_ORD_DVSN if order.side is wire.Side.BUY else US_SELL_ORD_DVSN
             if env == "paper":
                 allowed = frozenset({"00"})
             if order.ord_dvsn not in allowed:
@@ -678,7 +700,7 @@ class Market:
                 limit = order.price
                 if limit <= 0 or limit != limit.quantize(sym.tick(limit)):
                     raise Rejected("price_tick")
-        if order.side == BUY:
+        if order.side is wire.Side.BUY:
             if order.qty * limit > ledger.buying_power(sym.currency):
                 raise Rejected("cash")
         elif order.qty > ledger.sellable(sym.code):
@@ -690,23 +712,25 @@ class Market:
         if order.ord_dvsn in (IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET) and order.remaining:
             order.cancelled += order.remaining
             self._emit(
-                MarketEvent("notice", order.symbol, ledger=ledger, order=order, notice="cancel")
+                MarketEvent(
+                    EventKind.NOTICE, order.symbol, ledger=ledger, order=order, notice=Notice.CANCEL
+                )
             )
 
     def revise_or_cancel(
         self,
         ledger: Ledger,
         orgn_odno: str,
-        kind: str,
+        kind: wire.OrderKind,
         ord_dvsn: str,
         qty: int,
         price: Decimal,
         all_qty: bool,
     ) -> Order:
-        """Revise (`01`) or cancel (`02`) what is left of an open order; a new ODNO results."""
+        """Revise or cancel what is left of an open order; a new ODNO results."""
         with self.lock:
             original = ledger.orders.get(orgn_odno.lstrip("0").zfill(10))
-            if original is None or original.kind == "02":
+            if original is None or original.kind is wire.OrderKind.CANCEL:
                 raise Rejected("no_order")
             left = original.remaining
             if left <= 0:
@@ -723,15 +747,15 @@ class Market:
                 env=env,
                 symbol=sym,
                 side=original.side,
-                ord_dvsn=ord_dvsn if kind == "01" else original.ord_dvsn,
+                ord_dvsn=ord_dvsn if kind is wire.OrderKind.REVISE else original.ord_dvsn,
                 qty=take,
-                price=price if kind == "01" else original.price,
+                price=price if kind is wire.OrderKind.REVISE else original.price,
                 limit=original.limit,
                 time=self.clock.now(),
                 kind=kind,
                 orgn_odno=original.odno,
             )
-            if kind == "01":
+            if kind is wire.OrderKind.REVISE:
                 original.cancelled += take  # taken away first, so it frees its reservation
                 try:
                     row.limit = self._validate(ledger, row)
@@ -742,9 +766,9 @@ class Market:
                 original.cancelled += take
             row.odno = self._next_odno(env)
             ledger.orders[row.odno] = row
-            notice = "revise" if kind == "01" else "cancel"
-            self._emit(MarketEvent("notice", sym, ledger=ledger, order=row, notice=notice))
-            if kind == "01":
+            notice = Notice.REVISE if kind is wire.OrderKind.REVISE else Notice.CANCEL
+            self._emit(MarketEvent(EventKind.NOTICE, sym, ledger=ledger, order=row, notice=notice))
+            if kind is wire.OrderKind.REVISE:
                 self._match(ledger, row)
             return row
 
@@ -763,13 +787,15 @@ class Market:
     def _match(self, ledger: Ledger, order: Order) -> None:
         """Fill against the opposite book up to the limit, level by level."""
         sym = order.symbol
-        levels = sym.asks if order.side == BUY else sym.bids
+        levels = sym.asks if order.side is wire.Side.BUY else sym.bids
         prints: list[Trade] = []
         for level in levels:
             if not order.remaining:
                 break
             crosses = (
-                level.price <= order.limit if order.side == BUY else level.price >= order.limit
+                level.price <= order.limit
+                if order.side is wire.Side.BUY
+                else level.price >= order.limit
             )
             if not crosses:
                 break
@@ -780,20 +806,29 @@ class Market:
             fill = Fill(self.clock.now(), qty, level.price)
             order.fills.append(fill)
             self._settle(ledger, order, fill)
-            prints.append(Trade(fill.time, fill.price, qty, "1" if order.side == BUY else "5"))
+            prints.append(
+                Trade(
+                    fill.time,
+                    fill.price,
+                    qty,
+                    TradeSide.BUYER if order.side is wire.Side.BUY else TradeSide.SELLER,
+                )
+            )
             self._emit(
-                MarketEvent("notice", sym, ledger=ledger, order=order, notice="fill", fill=fill)
+                MarketEvent(
+                    EventKind.NOTICE, sym, ledger=ledger, order=order, notice=Notice.FILL, fill=fill
+                )
             )
         if prints:
             sym.price = prints[-1].price
             self._print(sym, prints)
-            self._emit(MarketEvent("book", sym))
+            self._emit(MarketEvent(EventKind.BOOK, sym))
 
     def _settle(self, ledger: Ledger, order: Order, fill: Fill) -> None:
         sym = order.symbol
         holding = ledger.holdings.setdefault(sym.code, Holding(sym))
         amount = fill.price * fill.qty
-        if order.side == BUY:
+        if order.side is wire.Side.BUY:
             total = holding.avg * holding.qty + amount
             holding.qty += fill.qty
             holding.avg = total / holding.qty

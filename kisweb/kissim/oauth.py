@@ -1,4 +1,4 @@
-"""Access tokens, approval keys and hashkeys (REFERENCE.md §2).
+"""The OAuth endpoints and what they hand out: tokens, approval keys, hashkeys (§2).
 
 Two documented token rules pull against each other: a re-request within ~6 hours returns
 the *same* token, yet issuing is limited to once a minute (EGW00133). We apply them in that
@@ -20,9 +20,19 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from aiohttp import web
+
+from . import wire
 from .clock import KST
+from .wire import ApiError
+
+if TYPE_CHECKING:
+    from .market import Ledger
+    from .server import Simulator
 
 TOKEN_LIFETIME_S = 86_400
 REUSE_WINDOW_S = 6 * 3600
@@ -137,3 +147,85 @@ class TokenStore:
 def hash_body(raw: bytes) -> str:
     """HASH for `/uapi/hashkey`: a digest of the exact body the client will POST."""
     return hashlib.sha256(raw).hexdigest()
+
+
+def check_credentials(
+    sim: Simulator, env: str, appkey: str, secret: str, key_envs: Collection[str] = ()
+) -> Ledger:
+    """The gateway's key checks, in its order; the ledger of a key that may call `env`.
+
+    `key_envs` widens which environments' keys the `env` host accepts (default: its own).
+    """
+    if not appkey:
+        raise ApiError(wire.APPKEY_REQUIRED)
+    ledger = sim.market.ledgers.get(appkey)
+    if ledger is None:
+        raise ApiError(wire.APPKEY_INVALID)
+    if not secret:
+        raise ApiError(wire.APPSECRET_REQUIRED)
+    if secret != ledger.account.appsecret:
+        raise ApiError(wire.APPSECRET_INVALID)
+    if ledger.account.env not in (key_envs or (env,)):
+        raise ApiError(wire.REAL_DOMAIN_PAPER_KEY if env == "real" else wire.PAPER_DOMAIN_REAL_KEY)
+    return ledger
+
+
+APPROVAL = "/oauth2/Approval"
+OAUTH_PATHS = ("/oauth2/tokenP", "/oauth2/revokeP", APPROVAL)
+# The paper host issues approval keys to real app keys as well (python-kis in paper mode relies
+# on it; docs/kis-protocol.md §2.3). The key still opens only the real WebSocket.
+APPROVAL_KEY_ENVS = {"paper": ("paper", "real"), "real": ("real",)}
+
+
+async def handle(sim: Simulator, request: web.Request, env: str, raw: bytes) -> web.Response:
+    """`/oauth2/*` (§2): JSON bodies in, `error_code`/`error_description` 403s out."""
+    if request.method != "POST":
+        raise ApiError(wire.NO_ROUTE)
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return wire.oauth_error(wire.BAD_REQUEST.msg_cd, wire.BAD_REQUEST.msg1)
+    path = request.path
+    if path not in OAUTH_PATHS:
+        raise ApiError(wire.NO_ROUTE)
+    appkey = str(body.get("appkey") or "")
+    secret = str(body.get("secretkey" if path == APPROVAL else "appsecret") or "")
+    key_envs = APPROVAL_KEY_ENVS[env] if path == APPROVAL else ()
+    try:
+        check_credentials(sim, env, appkey, secret, key_envs)
+    except ApiError as error:
+        return wire.oauth_error(error.answer.msg_cd, error.answer.msg1)
+    if path == "/oauth2/revokeP":
+        return _revoke(sim, appkey, str(body.get("token") or ""))
+    if body.get("grant_type") != "client_credentials":
+        return wire.oauth_error(wire.BAD_REQUEST.msg_cd, wire.BAD_REQUEST.msg1)
+    if path == "/oauth2/tokenP":
+        return _issue_token(sim, appkey, env)
+    sim.stats.count_approval_issue(appkey)
+    return web.json_response({"approval_key": sim.tokens.issue_approval(appkey)})
+
+
+def _issue_token(sim: Simulator, appkey: str, env: str) -> web.Response:
+    token, fresh = sim.tokens.request_token(appkey, env)
+    if token is None:
+        return wire.oauth_error("EGW00133", "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)")
+    if fresh:
+        sim.stats.count_token_issue(appkey)
+    remaining = TOKEN_LIFETIME_S - int(time.monotonic() - token.issued_at)
+    return web.json_response(
+        {
+            "access_token": token.value,
+            "access_token_token_expired": token.expires_kst.strftime("%Y-%m-%d %H:%M:%S"),
+            "token_type": "Bearer",
+            "expires_in": remaining,
+        }
+    )
+
+
+def _revoke(sim: Simulator, appkey: str, value: str) -> web.Response:
+    if sim.tokens.revoke(appkey, value):
+        body = {"code": "200", "message": "접근토큰 폐기에 성공하였습니다"}
+        return web.json_response(body, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    return wire.oauth_error(wire.TOKEN_INVALID.msg_cd, wire.TOKEN_INVALID.msg1)

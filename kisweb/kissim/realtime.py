@@ -30,9 +30,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from .accounts import SimAccount
 from .clock import KST, us_local
 from .faults import Faults
-from .market import BUY, Market, MarketEvent, Order, Symbol, Trade
+from .market import Market, MarketEvent, Order, Symbol, Trade
 from .oauth import TokenStore
 from .stats import Stats
+from .wire import Side, sign, yyyymmdd
+from .wire import hhmmss as _hms
 
 MAX_REGISTRATIONS = 41  # per session, notices included (§6)
 CLOSE_TIMEOUT_S = 0.2  # how long a closing handshake may wait for the client (fast stop)
@@ -397,13 +399,8 @@ def _int(value: Decimal) -> str:
     return str(int(value))
 
 
-def _hms(moment: dt.datetime | None) -> str:
-    return moment.astimezone(KST).strftime("%H%M%S") if moment else ""
-
-
 def _signed(value: Decimal) -> tuple[str, str]:
-    sign = "2" if value > 0 else "5" if value < 0 else "3"
-    return sign, _int(value)
+    return sign(value), _int(value)
 
 
 def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
@@ -456,7 +453,7 @@ def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
         _hms(sym.low_time),
         low_sign,
         low_diff,
-        trade.time.astimezone(KST).strftime("%Y%m%d"),
+        yyyymmdd(trade.time),
         "20",
         "N",
         str(best_ask.qty) if best_ask else "0",
@@ -515,10 +512,10 @@ def _us_time_fields(now: dt.datetime) -> list[str]:
     local = us_local(now)
     kst = now.astimezone(KST)
     return [
-        local.strftime("%Y%m%d"),
-        local.strftime("%H%M%S"),
-        kst.strftime("%Y%m%d"),
-        kst.strftime("%H%M%S"),
+        yyyymmdd(local),
+        _hms(local),
+        yyyymmdd(kst),
+        _hms(kst),
     ]
 
 
@@ -620,7 +617,7 @@ def notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
         account.account_no,
         order.odno,
         order.orgn_odno,
-        "02" if order.side == BUY else "01",
+        "02" if order.side is Side.BUY else "01",
         rctf,
         order.ord_dvsn,
         "0",
@@ -656,7 +653,7 @@ def us_notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
         account.account_no,
         order.odno,
         order.orgn_odno,
-        "02" if order.side == BUY else "01",
+        "02" if order.side is Side.BUY else "01",
         rctf,
         "2",
         order.symbol.code,

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -76,7 +77,7 @@ class Simulator:
         for account in DEMO_ACCOUNTS if accounts is None else accounts:
             self.add_account(account)
         self._runners: list[web.AppRunner] = []
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = 0.0
 
@@ -180,7 +181,7 @@ class Simulator:
         for task in list(self.api.inflight):
             task.cancel()
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, object]:
         return {
             "uptime_s": round(time.monotonic() - self._started, 3) if self._started else 0,
             "symbols": len(self.market.symbols),
@@ -220,7 +221,7 @@ class Simulator:
             return web.json_response({"error": "GET or POST"}, status=405)
         return web.json_response(self.faults.snapshot(), dumps=json.dumps)
 
-    def _apply_faults(self, changes: dict) -> None:
+    def _apply_faults(self, changes: dict[str, Any]) -> None:
         faults = self.faults
         known = {
             "hang",

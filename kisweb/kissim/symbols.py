@@ -6,6 +6,7 @@ only seed the random walk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
@@ -133,3 +134,69 @@ def krx_tick(price: Decimal) -> Decimal:
 @lru_cache(maxsize=65536)
 def us_tick(price: Decimal) -> Decimal:
     return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Fundamentals:
+    """What the quote TRs report about an issuer; the random walk never moves these."""
+
+    listed_shares: int  # lstn_stcn
+    sector: str  # bstp_kor_isnm
+    capital_100m_krw: int  # cpfn: paid-in capital in 억 won
+    face_value: int  # stck_fcam
+    per: Decimal
+    pbr: Decimal
+    foreign_ratio: Decimal  # hts_frgn_ehrt, percent
+    foreign_shares: int  # frgn_hldn_qty
+
+
+# Figures of 005930 (Samsung Electronics); other KRX listings reuse them without a sector.
+_KRX_FUNDAMENTALS = Fundamentals(
+    listed_shares=5_969_782_550,
+    sector="",
+    capital_100m_krw=7780,
+    face_value=100,
+    per=Decimal("15.20"),
+    pbr=Decimal("1.30"),
+    foreign_ratio=Decimal("50.12"),
+    foreign_shares=2_992_000_000,
+)
+# Round figures for every US listing: no par value, no foreign-ownership limit.
+_US_FUNDAMENTALS = Fundamentals(
+    listed_shares=1_000_000_000,
+    sector="",
+    capital_100m_krw=0,
+    face_value=0,
+    per=Decimal("25.00"),
+    pbr=Decimal("8.00"),
+    foreign_ratio=Decimal("0.00"),
+    foreign_shares=0,
+)
+FUNDAMENTALS: dict[str, Fundamentals] = {
+    "005930": replace(_KRX_FUNDAMENTALS, sector="전기.전자"),
+}
+_US_TICKERS = frozenset(ticker for ticker, *_ in US_LISTINGS)
+
+
+def fundamentals(code: str) -> Fundamentals:
+    default = _US_FUNDAMENTALS if code in _US_TICKERS else _KRX_FUNDAMENTALS
+    return FUNDAMENTALS.get(code, default)
+
+
+# The one exchange rate of the simulated world (KRW per USD); no FX moves are simulated.
+USD_KRW = Decimal("1380")
+
+# PRDT_TYPE_CD of the product-information TRs: KRX stock, then by quote exchange (EXCD).
+KRX_PRODUCT_TYPE = "300"
+US_PRODUCT_TYPES = {"NAS": "512", "NYS": "513", "AMS": "529"}
+
+
+def krx_isin(code: str) -> str:
+    """The ISIN of a KRX common share: KR7, the six-digit code, 00, and the check digit."""
+    body = f"KR7{code}00"
+    digits = "".join(str(int(ch, 36)) for ch in body)  # letters count 10..35
+    total = 0
+    for position, ch in enumerate(reversed(digits)):
+        value = int(ch) * (2 if position % 2 == 0 else 1)
+        total += value // 10 + value % 10
+    return f"{body}{(10 - total % 10) % 10}"

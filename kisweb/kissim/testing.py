@@ -73,9 +73,9 @@ class SimulatorThread:
 
         async def run() -> T:
             result = fn(*args)
-            if asyncio.iscoroutine(result):
+            if isinstance(result, Awaitable):
                 return await result
-            return result  # type: ignore[return-value]
+            return result
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(START_TIMEOUT_S)
 

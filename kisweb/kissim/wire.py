@@ -8,10 +8,13 @@ with 403 (§2.1).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
 
 from aiohttp import web
 
@@ -67,7 +70,7 @@ def gt_uid() -> str:
 
 
 def envelope_response(
-    body: dict, *, status: int = 200, tr_id: str = "", tr_cont: str = ""
+    body: dict[str, Any], *, status: int = 200, tr_id: str = "", tr_cont: str = ""
 ) -> web.Response:
     """JSON body with KIS's response headers `tr_id`, `tr_cont`, `gt_uid` (§3.3)."""
     return web.Response(
@@ -114,3 +117,53 @@ def rate(part: Decimal, whole: Decimal, places: int = 2) -> str:
     if not whole:
         return fixed(0, places)
     return fixed(part * 100 / whole, places)
+
+
+# -- codes and stamps shared by REST outputs and realtime frames (§4.6, §7.8) -------------
+
+
+class Side(StrEnum):
+    """SLL_BUY_DVSN_CD."""
+
+    SELL = "01"
+    BUY = "02"
+
+
+class OrderKind(StrEnum):
+    """RVSE_CNCL_DVSN_CD of an order row: the new order, a revision, a cancel."""
+
+    NEW = "00"
+    REVISE = "01"
+    CANCEL = "02"
+
+
+class Sign(StrEnum):
+    """prdy_vrss_sign and the realtime sign fields."""
+
+    UPPER_LIMIT = "1"
+    UP = "2"
+    FLAT = "3"
+    LOWER_LIMIT = "4"
+    DOWN = "5"
+
+
+def sign(change: Decimal, *, upper_limit: bool = False, lower_limit: bool = False) -> Sign:
+    """The sign of a change; the limit signs only where the caller says a limit is reached."""
+    if upper_limit:
+        return Sign.UPPER_LIMIT
+    if lower_limit:
+        return Sign.LOWER_LIMIT
+    if change > 0:
+        return Sign.UP
+    if change < 0:
+        return Sign.DOWN
+    return Sign.FLAT
+
+
+def hhmmss(moment: dt.datetime | None) -> str:
+    """A time of day as KIS writes it, on the wall clock the moment carries; "" for none."""
+    return moment.strftime("%H%M%S") if moment else ""
+
+
+def yyyymmdd(moment: dt.datetime | dt.date) -> str:
+    return moment.strftime("%Y%m%d")

@@ -118,6 +118,32 @@ async def test_paper_key_on_real_port_is_refused(sim):
     assert "모의투자 앱키" in response.json()["error_description"]
 
 
+async def test_approval_keys_cross_hosts_one_way_only(sim):
+    """The paper host serves real app keys an approval key; the real host refuses paper keys,
+    and tokens stay with their own host (docs/kis-protocol.md §2.3)."""
+    real = sim.add_account(make_account("real"))
+    paper = sim.add_account(make_account("paper"))
+
+    def approval_body(account):
+        return {
+            "grant_type": "client_credentials",
+            "appkey": account.appkey,
+            "secretkey": account.appsecret,
+        }
+
+    async with httpx.AsyncClient(base_url=sim.paper_url) as http:
+        lenient = await http.post("/oauth2/Approval", json=approval_body(real))
+        token = await http.post("/oauth2/tokenP", json=token_body(real))
+    async with httpx.AsyncClient(base_url=sim.real_url) as http:
+        strict = await http.post("/oauth2/Approval", json=approval_body(paper))
+    assert lenient.status_code == 200
+    assert len(lenient.json()["approval_key"]) == 36
+    assert (token.status_code, token.json()["error_code"]) == (403, "EGW02004")
+    assert (strict.status_code, strict.json()["error_code"]) == (403, "EGW02004")
+    assert sim.stats.approval_issues(real.appkey) == 1
+    assert sim.stats.approval_issues(paper.appkey) == 0
+
+
 async def test_real_key_on_paper_port_is_refused_for_api_calls(sim, real):
     headers = real.headers("FHKST01010100")
     async with httpx.AsyncClient(base_url=sim.paper_url) as http:

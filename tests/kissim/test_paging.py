@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from kisweb.kissim.market import BUY
 from kisweb.kissim.symbols import KRX_LISTINGS
+from kisweb.kissim.wire import Side
 
 from .conftest import Kis
 
@@ -18,7 +18,7 @@ def place_resting_orders(sim, kis: Kis, count: int) -> None:
     """Orders straight into the engine (fast), each resting below the market."""
     ledger = sim.market.ledgers[kis.account.appkey]
     for _ in range(count):
-        sim.market.submit_order(ledger, "005930", BUY, "00", 1, Decimal(60000))
+        sim.market.submit_order(ledger, "005930", Side.BUY, "00", 1, Decimal(60000))
 
 
 async def walk(fetch) -> tuple[list[int], list[str], list[dict]]:

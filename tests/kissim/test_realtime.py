@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import websockets
 
@@ -125,6 +126,30 @@ async def test_already_subscribed_and_unknown_unsubscribe(paper):
 async def test_paper_approval_key_on_real_port_is_invalid_appkey(sim, paper):
     approval = await paper.approval()
     async with websockets.connect(sim.real_ws_url, ping_interval=None) as ws:
+        error = await subscribe(ws, approval, "H0STCNT0", SAMSUNG)
+    assert error["body"]["msg_cd"] == "OPSP0010"
+
+
+async def test_paper_host_approval_key_for_a_real_app_key_opens_the_real_socket(sim, real):
+    """python-kis in paper mode asks the paper host with the real app key (docs/kis-protocol.md
+    §2.3); the key opens the real socket only."""
+    body = {
+        "grant_type": "client_credentials",
+        "appkey": real.account.appkey,
+        "secretkey": real.account.appsecret,
+    }
+    async with httpx.AsyncClient(base_url=sim.paper_url) as http:
+        response = await http.post("/oauth2/Approval", json=body)
+    assert response.status_code == 200
+    approval = response.json()["approval_key"]
+    assert sim.stats.approval_issues(real.account.appkey) == 1
+    async with websockets.connect(sim.real_ws_url + "/tryitout", ping_interval=None) as ws:
+        ack = await subscribe(ws, approval, "H0STCNT0", SAMSUNG)
+        sim.market.step()
+        frame = await recv_until(ws, is_frame("H0STCNT0"))
+    assert ack["body"]["msg_cd"] == "OPSP0000"
+    assert frame_parts(frame)[3][0] == SAMSUNG
+    async with websockets.connect(sim.paper_ws_url, ping_interval=None) as ws:
         error = await subscribe(ws, approval, "H0STCNT0", SAMSUNG)
     assert error["body"]["msg_cd"] == "OPSP0010"
 
