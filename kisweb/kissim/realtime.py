@@ -96,7 +96,7 @@ class Session:
         self.key = _ascii_key(32, string.ascii_lowercase)
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()  # None: close after the rest
         self.answered = asyncio.Event()
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[None]] = []
 
     def send(self, text: str) -> None:
         self.outbox.put_nowait(text)
@@ -216,7 +216,7 @@ class Hub:
         answer: tuple[str, str],
         tr_id: str = "",
         tr_key: str = "",
-        rt_cd="1",
+        rt_cd: str = "1",
     ) -> None:
         msg_cd, msg1 = answer
         session.send(
@@ -349,33 +349,37 @@ class Hub:
             key = sym.code if sym.domestic else f"D{sym.market}{sym.code}"
             sessions = self._subscribers(tr_id, key)
             if sessions:
-                fmt = trade_fields if sym.domestic else us_trade_fields
-                records = [fmt(sym, t) for t in event.trades]
+                trade_fmt = trade_fields if sym.domestic else us_trade_fields
+                records = [trade_fmt(sym, t) for t in event.trades]
                 self._schedule(sessions, tr_id, records, None)
         elif event.kind == "book":
             tr_id = "H0STASP0" if sym.domestic else "HDFSASP0"
             key = sym.code if sym.domestic else f"D{sym.market}{sym.code}"
             sessions = self._subscribers(tr_id, key)
             if sessions:
-                fmt = book_fields if sym.domestic else us_book_fields
-                self._schedule(sessions, tr_id, [fmt(sym, self.market.clock.now())], None)
+                book_fmt = book_fields if sym.domestic else us_book_fields
+                self._schedule(sessions, tr_id, [book_fmt(sym, self.market.clock.now())], None)
         elif event.kind == "notice" and event.ledger is not None and event.order is not None:
             account = event.ledger.account
             kind = "domestic" if sym.domestic else "overseas"
             tr_id = next(t for t, k in NOTICE_TRS[account.env].items() if k == kind)
             sessions = [s for s in self._subscribers(tr_id, account.hts_id) if s.env == account.env]
             if sessions:
-                fmt = notice_fields if sym.domestic else us_notice_fields
-                plain = "^".join(fmt(account, event))
-                self._schedule(sessions, tr_id, None, plain)
+                notice_fmt = notice_fields if sym.domestic else us_notice_fields
+                plain = "^".join(notice_fmt(account, event))
+                self._schedule(sessions, tr_id, [], plain)
 
     def _schedule(
         self,
         sessions: list[Session],
         tr_id: str,
-        records: list[list[str]] | None,
+        records: list[list[str]],
         plain: str | None,
     ) -> None:
+        """Send `plain` encrypted (a notice) or else `records` as one plain frame."""
+        loop = self.loop
+        if loop is None:
+            return
         drift = self.faults.schema_drift.get(tr_id, 0)
 
         def deliver() -> None:
@@ -389,10 +393,14 @@ class Hub:
                     fields = [f for r in records for f in r + ["0"] * drift]
                     session.send(f"0|{tr_id}|{len(records):03d}|{'^'.join(fields)}")
 
-        self.loop.call_soon_threadsafe(deliver)
+        loop.call_soon_threadsafe(deliver)
 
 
-# -- field layouts (§7.8) ----------------------------------------------------------------
+# -- field layouts (§7.8; shapes as captured: docs/notes/frame-formats.md) -------------------
+
+CENT = Decimal("0.01")
+US_REGULAR_OPEN = dt.time(9, 30)
+US_REGULAR_CLOSE = dt.time(16, 0)
 
 
 def _int(value: Decimal) -> str:
@@ -403,19 +411,29 @@ def _signed(value: Decimal) -> tuple[str, str]:
     return sign(value), _int(value)
 
 
+def _percent(value: Decimal) -> str:
+    """Two decimals, minus for a fall, never ``-0.00`` (``-1.11``, ``0.00``, ``1.37``)."""
+    return str(value.quantize(CENT) + 0)
+
+
+def _padded(value: Decimal | int, width: int) -> str:
+    """A notice's quantity or whole-won price: zero-padded digits (``0000000001``)."""
+    return f"{int(value):0{width}d}"
+
+
 def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
     """H0STCNT0: 46 fields."""
     best_ask = sym.asks[0] if sym.asks else None
     best_bid = sym.bids[0] if sym.bids else None
     strength = (
         Decimal(sym.buy_qty * 100) / sym.sell_qty if sym.sell_qty else Decimal(100)
-    ).quantize(Decimal("0.01"))
+    ).quantize(CENT)
     buy_ratio = (
         Decimal(sym.buy_qty * 100) / (sym.buy_qty + sym.sell_qty)
         if sym.buy_qty + sym.sell_qty
         else Decimal(0)
-    ).quantize(Decimal("0.01"))
-    vol_rate = (Decimal(sym.volume * 100) / sym.prev_volume).quantize(Decimal("0.01"))
+    ).quantize(CENT)
+    vol_rate = (Decimal(sym.volume * 100) / sym.prev_volume).quantize(CENT)
     open_sign, open_diff = _signed(trade.price - sym.open)
     high_sign, high_diff = _signed(trade.price - sym.high)
     low_sign, low_diff = _signed(trade.price - sym.low)
@@ -425,8 +443,8 @@ def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
         _int(trade.price),
         sym.sign,
         _int(trade.price - sym.base),
-        str(((trade.price - sym.base) * 100 / sym.base).quantize(Decimal("0.01"))),
-        str(sym.vwap),
+        _percent((trade.price - sym.base) * 100 / sym.base),
+        str(sym.vwap.quantize(CENT)),
         _int(sym.open),
         _int(sym.high),
         _int(sym.low),
@@ -462,7 +480,7 @@ def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
         str(sum(level.qty for level in sym.bids)),
         "0.12",
         str(sym.prev_volume // 2),
-        str((Decimal(sym.volume * 100) / max(sym.prev_volume // 2, 1)).quantize(Decimal("0.01"))),
+        str((Decimal(sym.volume * 100) / max(sym.prev_volume // 2, 1)).quantize(CENT)),
         "0",
         "",
         _int(sym.base),
@@ -470,7 +488,11 @@ def trade_fields(sym: Symbol, trade: Trade) -> list[str]:
 
 
 def book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
-    """H0STASP0: the 59 documented fields plus the three KMID_* fields seen since 2026."""
+    """H0STASP0: the 59 documented fields plus the three KMID_* fields seen since 2026.
+
+    In session the expected-trade fields read as captured: no expected price, so its
+    change is minus the base price, sign 5, rate -100.00. KMID_PRC is whole won; a mid
+    between one-won ticks is cut to the lower won (no capture shows that case)."""
     asks = [_int(level.price) for level in sym.asks] + ["0"] * (10 - len(sym.asks))
     bids = [_int(level.price) for level in sym.bids] + ["0"] * (10 - len(sym.bids))
     ask_qty = [str(level.qty) for level in sym.asks] + ["0"] * (10 - len(sym.asks))
@@ -493,16 +515,16 @@ def book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
         "0",
         "0",
         "0",
-        "0",
-        "3",
-        "0.00",
+        _int(-sym.base),
+        "5",
+        "-100.00",
         str(sym.volume),
         "0",
         "0",
         "0",
         "0",
         "0",
-        str(mid.quantize(Decimal("0.1"))),
+        _int(mid),
         "0",
         "0",
     ]
@@ -523,11 +545,28 @@ def _usd(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.0001")))
 
 
+def _us_rate(value: Decimal) -> str:
+    """HDFSCNT0 RATE: a rise carries ``+`` (``+0.11``), flat ``0.00``, a fall ``-1.25``."""
+    text = _percent(value)
+    return f"+{text}" if value.quantize(CENT) > 0 else text
+
+
+def _us_market_type(moment: dt.datetime) -> str:
+    """MTYP by New York time: captures show 1 before the open, 2 in regular hours; 3 after
+    the close follows the documented order (no capture)."""
+    local = us_local(moment).time()
+    if local < US_REGULAR_OPEN:
+        return "1"
+    return "2" if local < US_REGULAR_CLOSE else "3"
+
+
 def us_trade_fields(sym: Symbol, trade: Trade) -> list[str]:
-    """HDFSCNT0: 26 fields, RSYM first (§7.8)."""
+    """HDFSCNT0: 26 fields, RSYM first (§7.8). DIFF is unsigned (SIGN tells the direction),
+    TAMT whole dollars."""
     local_date, local_time, kst_date, kst_time = _us_time_fields(trade.time)
     bid = sym.bids[0] if sym.bids else None
     ask = sym.asks[0] if sym.asks else None
+    change = trade.price - sym.base
     return [
         f"D{sym.market}{sym.code}",
         sym.code,
@@ -542,36 +581,38 @@ def us_trade_fields(sym: Symbol, trade: Trade) -> list[str]:
         _usd(sym.low),
         _usd(trade.price),
         sym.sign,
-        _usd(trade.price - sym.base),
-        str(((trade.price - sym.base) * 100 / sym.base).quantize(Decimal("0.01"))),
-        _usd(bid.price) if bid else "0",
-        _usd(ask.price) if ask else "0",
+        _usd(abs(change)),
+        _us_rate(change * 100 / sym.base),
+        _usd(bid.price if bid else Decimal(0)),
+        _usd(ask.price if ask else Decimal(0)),
         str(bid.qty) if bid else "0",
         str(ask.qty) if ask else "0",
         str(trade.qty),
         str(sym.volume),
-        _usd(sym.value),
+        _int(sym.value),
         str(sym.sell_qty),
         str(sym.buy_qty),
         str(
             (Decimal(sym.buy_qty * 100) / sym.sell_qty if sym.sell_qty else Decimal(100)).quantize(
-                Decimal("0.01")
+                CENT
             )
         ),
-        "1",
+        _us_market_type(trade.time),
     ]
 
 
+US_BOOK_DEPTH = 10
+
+
 def us_book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
-    """HDFSASP0: 17 fields, level 1 only (RSYM + the 16 official names; see §7.8)."""
-    _local_date, local_time, kst_date, kst_time = _us_time_fields(now)
-    bid = sym.bids[0] if sym.bids else None
-    ask = sym.asks[0] if sym.asks else None
-    return [
+    """HDFSASP0: 71 fields as captured: RSYM, SYMB, ZDIV, XYMD, XHMS, KYMD, KHMS, BVOL,
+    AVOL, BDVL, ADVL, then PBID, PASK, VBID, VASK, DBID, DASK for each of 10 levels."""
+    local_date, local_time, kst_date, kst_time = _us_time_fields(now)
+    fields = [
         f"D{sym.market}{sym.code}",
         sym.code,
         "4",
-        _local_date,
+        local_date,
         local_time,
         kst_date,
         kst_time,
@@ -579,13 +620,19 @@ def us_book_fields(sym: Symbol, now: dt.datetime) -> list[str]:
         str(sum(level.qty for level in sym.asks)),
         "0",
         "0",
-        _usd(bid.price) if bid else "0",
-        _usd(ask.price) if ask else "0",
-        str(bid.qty) if bid else "0",
-        str(ask.qty) if ask else "0",
-        "0",
-        "0",
     ]
+    for depth in range(US_BOOK_DEPTH):
+        bid = sym.bids[depth] if depth < len(sym.bids) else None
+        ask = sym.asks[depth] if depth < len(sym.asks) else None
+        fields += [
+            _usd(bid.price if bid else Decimal(0)),
+            _usd(ask.price if ask else Decimal(0)),
+            str(bid.qty) if bid else "0",
+            str(ask.qty) if ask else "0",
+            "0",
+            "0",
+        ]
+    return fields
 
 
 def _notice_basics(
@@ -610,7 +657,10 @@ def _notice_basics(
 
 
 def notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
-    """H0STCNI0/H0STCNI9: 26 fields (§7.8). A fill carries fill qty/price, else the order's."""
+    """H0STCNI0/H0STCNI9: 23 fields, as every captured notice has them (§7.8 lists 26:
+    ORD_COND_PRC, ORD_EXG_GB, POPUP_YN and FILLER arrive as the one field ``1Y``).
+    CNTG_QTY is 10 digits, CNTG_UNPR and the order's quantity and price 9, zero-padded;
+    ODER_PRC is empty but on a fill. A fill carries fill qty/price, else the order's."""
     order, rctf, refused, filled, accepted, qty, price, moment = _notice_basics(event)
     return [
         account.hts_id,
@@ -622,23 +672,20 @@ def notice_fields(account: SimAccount, event: MarketEvent) -> list[str]:
         order.ord_dvsn,
         "0",
         order.symbol.code,
-        str(qty),
-        _int(price),
+        _padded(qty, 10),
+        _padded(price, 9),
         _hms(moment),
         refused,
         filled,
         accepted,
         order.orgno,
-        str(order.qty),
+        _padded(order.qty, 9),
         account.name,
-        "",
-        "1",
-        "Y",
-        "",
+        "1Y",
         "10",
         "",
         order.symbol.name,
-        _int(order.price),
+        _padded(order.price, 9) if filled == "2" else "",
     ]
 
 

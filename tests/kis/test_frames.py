@@ -26,6 +26,8 @@ from kisweb.kis.realtime import (
     Trade,
     decrypt_payload,
 )
+from tests.kissim import frame_captures as captures
+from tests.kissim.frame_captures import Capture
 
 NOTICE_KEY = "abcdefghijklmnopqrstuvwxyzabcdef"  # 32 ASCII letters, as KIS sends (§7.2)
 NOTICE_IV = "0123456789abcdef"
@@ -394,3 +396,118 @@ def test_arbitrary_payloads_for_known_trs_raise_only_malformed_frame(tr_id, data
     with contextlib.suppress(MalformedFrame):
         for event in FrameParser().parse(f"0|{tr_id}|{count:03d}|{'^'.join(fields)}"):
             read_every_number(event)  # a book that parsed converts without raising
+
+
+# -- real captures (tests/kissim/frame_captures.py; issue #9) ------------------------------
+
+
+def capture_parser(capture: Capture) -> FrameParser:
+    parser = FrameParser()
+    if capture.key:
+        parser.set_notice_key(capture.tr_id, capture.key, capture.iv)
+    return parser
+
+
+def expected_trade(tr_id: str, r: list[str]) -> tuple:
+    """(symbol, time, price, change, rate, qty, volume, open, high, low, ask, bid) by the
+    §7.8 positions; a US DIFF is unsigned and takes its minus from SIGN."""
+    d = Decimal
+    if tr_id == "H0STCNT0":
+        return (r[0], r[1], d(r[2]), d(r[4]), d(r[5]), int(r[12]), int(r[13]),
+                d(r[7]), d(r[8]), d(r[9]), d(r[10]), d(r[11]))  # fmt: skip
+    change = -d(r[13]) if r[12] in "45" else d(r[13])
+    return (r[1], r[5], d(r[11]), change, d(r[14]), int(r[19]), int(r[20]),
+            d(r[8]), d(r[9]), d(r[10]), d(r[16]), d(r[15]))  # fmt: skip
+
+
+def hhmmss(moment: time | None) -> str:
+    assert moment is not None
+    return moment.strftime("%H%M%S")
+
+
+@pytest.mark.parametrize(
+    "capture", captures.DOMESTIC_TRADES + captures.US_TRADES, ids=lambda c: c.source[:40]
+)
+def test_every_captured_trade_reads_as_typed_values(capture):
+    records = capture.records(46 if capture.tr_id == "H0STCNT0" else 26)
+    trades = capture_parser(capture).parse(capture.frame)
+    assert len(trades) == len(records)
+    for trade, record in zip(trades, records, strict=True):
+        assert isinstance(trade, Trade)
+        got = (trade.symbol, hhmmss(trade.time), trade.price, trade.change, trade.change_rate,
+               trade.quantity, trade.volume, trade.open, trade.high, trade.low,
+               trade.best_ask, trade.best_bid)  # fmt: skip
+        assert got == expected_trade(capture.tr_id, record)
+        assert all(type(v) is Decimal for v in got[2:5] + got[7:])
+        assert type(trade.quantity) is int and type(trade.volume) is int
+
+
+@pytest.mark.parametrize(
+    "capture", captures.DOMESTIC_BOOKS + captures.US_BOOKS, ids=lambda c: c.source[:40]
+)
+def test_every_captured_book_reads_as_typed_values(capture):
+    [book] = capture_parser(capture).parse(capture.frame)
+    r = capture.fields()
+    assert isinstance(book, OrderBook)
+    if capture.tr_id == "H0STASP0":
+        asks, bids = r[3:13], r[13:23]
+        ask_qty, bid_qty, totals = r[23:33], r[33:43], (r[43], r[44])
+    else:  # ten levels of PBID, PASK, VBID, VASK, DBID, DASK from field 11
+        levels = [r[i : i + 6] for i in range(11, 71, 6)]
+        bids, asks = [lv[0] for lv in levels], [lv[1] for lv in levels]
+        bid_qty, ask_qty, totals = [lv[2] for lv in levels], [lv[3] for lv in levels], (r[8], r[7])
+    assert book.ask_prices == tuple(map(Decimal, asks))
+    assert book.bid_prices == tuple(map(Decimal, bids))
+    assert book.ask_quantities == tuple(map(int, ask_qty))
+    assert book.bid_quantities == tuple(map(int, bid_qty))
+    assert (book.total_ask_quantity, book.total_bid_quantity) == tuple(map(int, totals))
+    assert book.depth == 10
+
+
+@pytest.mark.parametrize("capture", captures.DOMESTIC_NOTICES, ids=lambda c: c.source[:40])
+def test_every_captured_notice_reads_its_zero_padded_numbers(capture):
+    [notice] = capture_parser(capture).parse(capture.frame)
+    r = capture.fields()
+    assert isinstance(notice, ExecutionNotice)
+    assert (notice.order_no, notice.symbol, notice.symbol_name) == (r[2], r[8], r[21])
+    assert notice.side == (Side.BUY if r[4] == "02" else Side.SELL)
+    assert (notice.quantity, notice.order_quantity) == (int(r[9]), int(r[16]))
+    assert notice.price == Decimal(int(r[10]))
+    assert notice.order_price == (Decimal(int(r[22])) if r[22] else None)
+    assert notice.is_fill == (r[13] == "2") and hhmmss(notice.time) == r[11]
+
+
+def test_the_us_record_issue_9_quotes_reads_to_its_figures():
+    [first, second] = FrameParser().parse(captures.US_TRADES[0].frame)
+    assert (first.key, first.symbol, first.time) == ("DNASAAPL", "AAPL", time(9, 19, 12))
+    assert (first.price, first.change, first.change_rate) == (
+        Decimal("169.7850"), Decimal("0.1950"), Decimal("0.11"),
+    )  # fmt: skip
+    assert (first.quantity, first.volume, second.volume) == (1, 108464, 108467)
+
+
+def test_a_falling_us_trade_has_a_negative_change_though_diff_is_unsigned():
+    [trade] = FrameParser().parse(captures.US_TRADES[5].frame)  # GOOGL: SIGN 5, DIFF 4.4700
+    assert (trade.change, trade.change_rate) == (Decimal("-4.4700"), Decimal("-1.25"))
+
+
+def test_the_encrypted_paper_notice_decrypts_with_its_ack_key():
+    capture = captures.DOMESTIC_NOTICES[-1]
+    [notice] = capture_parser(capture).parse(capture.frame)
+    assert (notice.tr_id, notice.order_no, notice.symbol_name) == (
+        "H0STCNI9",
+        "0000030071",
+        "삼성전자",
+    )
+    assert (notice.quantity, notice.price, notice.order_price) == (1, Decimal(0), None)
+    assert not notice.is_fill and not notice.rejected
+
+
+def test_captures_with_a_field_past_the_known_layout_parse_and_log_the_drift(caplog):
+    parser = FrameParser()
+    with caplog.at_level(logging.WARNING, logger="kisweb.kis.realtime.frames"):
+        [trade] = parser.parse(captures.DOMESTIC_TRADES[0].frame)  # 47 fields
+        [book] = parser.parse(captures.DOMESTIC_BOOKS[0].frame)  # 63 fields
+    assert (trade.price, trade.change) == (Decimal(277750), Decimal(3750))
+    assert (book.ask_prices[0], book.bid_prices[0]) == (Decimal(278000), Decimal(277500))
+    assert [r.message.split()[0] for r in caplog.records] == ["H0STCNT0", "H0STASP0"]

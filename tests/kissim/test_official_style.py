@@ -52,7 +52,7 @@ async def test_official_style_script_runs_against_the_paper_port():
     assert results["subscribed_H0STCNI9"] == "SUBSCRIBE SUCCESS"
     assert len(results["order_no"]) == 10
     assert results["trade_fields"] == "46"
-    assert results["notice_fields"] == "26"
+    assert results["notice_fields"] == "23"
     assert results["notice_hts_id"] == "sampleid"
     assert int(results["notice_fill_qty"]) > 0
     assert sim.stats.token_issues(account.appkey) == 1

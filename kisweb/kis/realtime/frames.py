@@ -38,6 +38,8 @@ from .events import cached_decimal as _DEC
 
 log = logging.getLogger(__name__)
 
+Event = Trade | OrderBook | ExecutionNotice
+
 
 class MalformedFrame(ValueError):
     """A data frame that cannot be read. The session drops it and carries on."""
@@ -99,16 +101,23 @@ def _domestic_book(f: list[str], o: int, n: int, tr_id: str) -> OrderBook:
     return book
 
 
+_FALLING = frozenset({"4", "5"})  # PRDY_VRSS_SIGN / SIGN: lower limit, down
+
+
 def _us_trade(f: list[str], o: int, n: int, tr_id: str) -> Trade:
-    """HDFSCNT0, 26 fields with RSYM first (§7.8)."""
+    """HDFSCNT0, 26 fields with RSYM first (§7.8). DIFF comes unsigned (``4.4700`` with
+    SIGN 5 in a capture): a fall gets its minus from SIGN."""
     d = _DEC
+    change = d(f[o + 13])
+    if f[o + 12] in _FALLING:
+        change = -abs(change)
     return Trade(
         tr_id,
         f[o],
         f[o + 1],
         _TIME(f[o + 5]),
         d(f[o + 11]),
-        d(f[o + 13]),
+        change,
         d(f[o + 14]),
         int(f[o + 19]),
         int(f[o + 20]),
@@ -126,7 +135,9 @@ def _us_levels(depth: int) -> Callable[[Sequence[str]], tuple[str, ...]]:
     level = range(11, 11 + 6 * depth, 6)
     asks, bids = (i + 1 for i in level), level
     ask_quantities, bid_quantities = (i + 3 for i in level), (i + 2 for i in level)
-    return itemgetter(*asks, *bids, *ask_quantities, *bid_quantities, 8, 7)
+    first, second, *rest = (*asks, *bids, *ask_quantities, *bid_quantities, 8, 7)
+    pick: Callable[[Sequence[str]], tuple[str, ...]] = itemgetter(first, second, *rest)
+    return pick
 
 
 _US_LEVELS = {1: _us_levels(1), 10: _us_levels(10)}
@@ -209,7 +220,7 @@ class Schema:
     """A TR's known record lengths (preferred first) and its builder."""
 
     lengths: tuple[int, ...]
-    build: Callable[[list[str], int, int, str], object]
+    build: Callable[[list[str], int, int, str], Event]
 
     @property
     def minimum(self) -> int:
@@ -261,7 +272,7 @@ class FrameParser:
         """A new connection brings new key/iv pairs (REFERENCE.md §7.5)."""
         self._notice_keys.clear()
 
-    def parse(self, frame: str) -> list:
+    def parse(self, frame: str) -> list[Event]:
         """Events in ``frame``; raises ``MalformedFrame`` for anything unreadable."""
         parts = frame.split("|", 3)
         if len(parts) != 4:
