@@ -1,0 +1,284 @@
+"""One KIS call on the wire: limiter → HTTP → envelope check → the call's retry policy.
+
+There is one retry loop (``Transport.send``) and two policies. ``READ`` (inquiries and the
+``/oauth2`` issues) retries rate limits and transient failures with bounded, jittered
+backoff. ``ORDER`` never resends: an answer that may hide an accepted order becomes
+``OutcomeUnknown``. Under both, an expired access token is renewed once and the call
+repeated once, because KIS's gateway refused it before anything ran. Bodies are read
+whatever the HTTP status (docs/kis-protocol.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .credentials import KisCredentials
+from .errors import (
+    InvalidCredential,
+    KisError,
+    MalformedAnswer,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    TokenExpired,
+    TokenIssueTooSoon,
+    UpstreamUnavailable,
+)
+from .limiter import RateLimiter
+from .tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+# docs/kis-protocol.md §5. Codes whose meaning is certain: KIS did not run the request.
+_RATE_LIMIT_CODES = frozenset({"EGW00201", "EGW00215"})
+_TOKEN_CODES = frozenset({"EGW00123", "EGW00121"})
+_CREDENTIAL_CODES = frozenset({"EGW00103", "EGW00105", "EGW02004"})
+_ISSUE_TOO_SOON_CODE = "EGW00133"
+# Gateway answers that say nothing about whether the request ran.
+_AMBIGUOUS_CODES = frozenset({"", "EGW00002", "EGW00301", "EGW00302"})
+
+
+class Envelope(enum.Enum):
+    """How an endpoint says "done": ``rt_cd`` "0" (API) or the absence of ``error_code``
+    (``/oauth2``, docs/kis-protocol.md §2.1, §9)."""
+
+    API = "api"
+    OAUTH = "oauth"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful answer: the decoded body and the ``tr_cont`` paging header."""
+
+    body: Mapping[str, Any]
+    tr_cont: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What one kind of call does with a failure.
+
+    ``resend`` retries transient failures. Without it, a failure after the request may
+    have reached KIS (an answer without a verdict, a connection lost mid-call) is
+    ``OutcomeUnknown``; one that never left this process stays what it is.
+    """
+
+    name: str
+    resend: bool
+
+    def judge(self, failure: KisError, *, maybe_sent: bool) -> KisError:
+        if not self.resend and maybe_sent and _is_ambiguous(failure):
+            return OutcomeUnknown(failure.code, failure.message)
+        return failure
+
+    def retries(self, failure: KisError) -> bool:
+        return self.resend and _is_transient(failure)
+
+
+READ = Policy("read", resend=True)
+ORDER = Policy("order", resend=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    tr_id: str = ""
+    params: Mapping[str, str] | None = None
+    json: Mapping[str, str] | None = None
+    tr_cont: str = ""
+    envelope: Envelope = Envelope.API
+
+
+class Transport:
+    """The HTTP side of one ``KisClient``: a small kept-alive pool, the rate limiter and
+    the retry loop. ``access`` (the token manager) is given per call because the
+    ``/oauth2`` calls that issue tokens go through the same loop without one."""
+
+    def __init__(
+        self,
+        creds: KisCredentials,
+        rest_url: str,
+        *,
+        limiter: RateLimiter,
+        timeout_s: float,
+        read_attempts: int,
+        backoff_base_s: float,
+        backoff_max_s: float,
+    ) -> None:
+        self._creds = creds
+        self._rest_url = rest_url
+        self._limiter = limiter
+        self._read_attempts = read_attempts
+        self._backoff_base_s = backoff_base_s
+        self._backoff_max_s = backoff_max_s
+        # KIS answers at most 20 calls/s per app key: a few kept-alive connections carry
+        # that, and a small pool never opens and closes connections under a burst.
+        self._http = httpx.AsyncClient(
+            base_url=rest_url,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(
+        self, request: Request, policy: Policy, access: TokenManager | None = None
+    ) -> Answer:
+        """One call under ``policy``, with the token of ``access`` when given."""
+        return await self._attempts(request, policy, access)
+
+    async def _attempts(
+        self, request: Request, policy: Policy, access: TokenManager | None
+    ) -> Answer:
+        token_renewed = False
+        attempt = 0
+        while True:
+            headers = {}
+            token = await access.get() if access is not None else None
+            if token is not None:
+                headers = {
+                    "authorization": f"Bearer {token.value}",
+                    "appkey": self._creds.app_key,
+                    "appsecret": self._creds.app_secret,
+                    "tr_id": request.tr_id,
+                    "tr_cont": request.tr_cont,
+                    "custtype": "P",
+                }
+            await self._limiter.acquire(self._creds.app_key, self._creds.env)
+            try:
+                response = await self._http.request(
+                    request.method,
+                    request.path,
+                    params=request.params,
+                    json=request.json,
+                    headers=headers,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never left this process: not sent, for orders too.
+                failure = policy.judge(
+                    UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=False
+                )
+            except httpx.TransportError as exc:
+                failure = policy.judge(
+                    UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=True
+                )
+            else:
+                body = json_body(response)
+                if body is None:
+                    verdict = without_body(response.status_code)
+                else:
+                    found = classify(response.status_code, body, request.envelope)
+                    if found is None:
+                        return Answer(body, response.headers.get("tr_cont", "").strip())
+                    verdict = found
+                if (
+                    isinstance(verdict, TokenExpired)
+                    and access is not None
+                    and token is not None
+                    and not token_renewed
+                ):
+                    access.invalidate(token)
+                    token_renewed = True
+                    continue
+                failure = policy.judge(verdict, maybe_sent=True)
+            if not policy.retries(failure):
+                raise failure
+            attempt += 1
+            if attempt >= self._read_attempts:
+                raise failure
+            log.info(
+                "KIS %s %s failed (%s); retry %d",
+                request.tr_id or "oauth",
+                request.path,
+                failure.code,
+                attempt,
+            )
+            await self._backoff(attempt)
+
+    async def _backoff(self, attempt: int) -> None:
+        ceiling = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
+        await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+
+
+# ---------------------------------------------------------------------- error classification
+
+
+def without_body(status: int) -> KisError:
+    """An answer that is empty or not a JSON object: a 5xx is the gateway failing, anything
+    else is not the envelope."""
+    if status >= 500 or status == 0:
+        return UpstreamUnavailable(f"HTTP{status}", "KIS answered without a body")
+    return MalformedAnswer(f"HTTP{status}", "KIS answered something other than JSON")
+
+
+def classify(
+    status: int, body: Mapping[str, Any], envelope: Envelope = Envelope.API
+) -> KisError | None:
+    """``None`` for a success, else the matching ``KisError`` (docs/kis-protocol.md §3.3,
+    §5). ``/oauth2`` errors use ``error_code``/``error_description``; a definite refusal
+    there with 401/403 is a wrong key pair."""
+    if "error_code" in body:
+        code = str(body.get("error_code", ""))
+        message = str(body.get("error_description", ""))
+    elif envelope is Envelope.OAUTH:
+        if status == 200:
+            return None
+        code, message = "", ""
+    else:
+        if status < 400 and str(body.get("rt_cd", "")) == "0":
+            return None
+        code = str(body.get("msg_cd", ""))
+        message = str(body.get("msg1", ""))
+    failure = _by_code(status, code, message)
+    if envelope is Envelope.OAUTH and type(failure) is Rejected and status in (401, 403):
+        return InvalidCredential(failure.code, failure.message)
+    return failure
+
+
+def _by_code(status: int, code: str, message: str) -> KisError:
+    if code in _RATE_LIMIT_CODES:
+        return RateLimited(code, message)
+    if code in _TOKEN_CODES:
+        return TokenExpired(code, message)
+    if code == _ISSUE_TOO_SOON_CODE:
+        return TokenIssueTooSoon(code, message, retry_after_s=60.0)
+    if code in _CREDENTIAL_CODES:
+        return InvalidCredential(code, message)
+    if code in _AMBIGUOUS_CODES or (status >= 500 and not code):
+        return UpstreamUnavailable(code or f"HTTP{status}", message or "KIS server error")
+    return Rejected(code, message)
+
+
+def _is_transient(failure: KisError) -> bool:
+    """Worth retrying for a read: the same request may well succeed shortly."""
+    return isinstance(failure, RateLimited | UpstreamUnavailable)
+
+
+def _is_ambiguous(failure: KisError) -> bool:
+    """For an order: the answer does not say whether KIS took it."""
+    return isinstance(failure, UpstreamUnavailable | MalformedAnswer)
+
+
+def json_body(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or ``None`` when it is empty or anything else."""
+    if not response.content:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _describe(exc: Exception) -> str:
+    return f"no answer from KIS ({type(exc).__name__})"
