@@ -230,12 +230,10 @@ def classify(
     if "error_code" in body:
         code = str(body.get("error_code", ""))
         message = str(body.get("error_description", ""))
-    elif envelope is Envelope.OAUTH:
-        if status == 200:
-            return None
-        code, message = "", ""
     else:
-        if status < 400 and str(body.get("rt_cd", "")) == "0":
+        if envelope is Envelope.OAUTH and status == 200:
+            return None
+        if envelope is Envelope.API and status < 400 and str(body.get("rt_cd", "")) == "0":
             return None
         code = str(body.get("msg_cd", ""))
         message = str(body.get("msg1", ""))
