@@ -4,7 +4,8 @@ Each ``parse_*`` takes the decoded JSON body (or the pages of a paged answer) ex
 KIS sent it and returns the ``kisweb.kis.models`` value, so the mapping of KIS's field names
 is tested on captured bodies alone. A missing required field or a value that is not a
 number, date or time is a ``MalformedAnswer``; an empty numeric field reads as zero (KIS's
-way of saying none). Bodies are only read, never changed.
+way of saying none). Bodies are only read, never changed: one body may be given to several
+callers (``transport.SingleFlight``).
 """
 
 from __future__ import annotations

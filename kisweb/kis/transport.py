@@ -6,6 +6,10 @@ backoff. ``ORDER`` never resends: an answer that may hide an accepted order beco
 ``OutcomeUnknown``. Under both, an expired access token is renewed once and the call
 repeated once, because KIS's gateway refused it before anything ran. Bodies are read
 whatever the HTTP status (docs/kis-protocol.md §5).
+
+Identical reads in flight at the same time are sent once and their answer (or error) given
+to every caller (``SingleFlight``): three widgets asking for one quote cost one call. Nothing
+is kept after the call returns, and orders are never shared.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import asyncio
 import enum
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -127,15 +131,42 @@ class Transport:
             timeout=timeout_s,
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
+        self._carried: set[asyncio.Future[Answer]] = set()
 
     async def aclose(self) -> None:
+        """Close the pool once the shared reads this transport carries for other callers
+        have ended (each is bounded by the timeout and the read attempts)."""
+        if self._carried:
+            await asyncio.wait(set(self._carried))
         await self._http.aclose()
 
     async def send(
         self, request: Request, policy: Policy, access: TokenManager | None = None
     ) -> Answer:
-        """One call under ``policy``, with the token of ``access`` when given."""
-        return await self._attempts(request, policy, access)
+        """One call under ``policy``. API reads under ``READ`` are shared with identical
+        reads already in flight in this process (same host, app key, TR, query)."""
+        if policy is not READ or request.envelope is not Envelope.API or request.method != "GET":
+            return await self._attempts(request, policy, access)
+        key = (
+            self._rest_url,
+            self._creds.env,
+            self._creds.app_key,
+            request.method,
+            request.path,
+            request.tr_id,
+            request.tr_cont,
+            tuple(sorted((request.params or {}).items())),
+        )
+        return await shared_reads.run(key, lambda: self._carry(request, policy, access))
+
+    async def _carry(self, request: Request, policy: Policy, access: TokenManager | None) -> Answer:
+        """The shared read, run on this transport; ``aclose`` waits for it."""
+        attempts = asyncio.ensure_future(self._attempts(request, policy, access))
+        self._carried.add(attempts)
+        try:
+            return await attempts
+        finally:
+            self._carried.discard(attempts)
 
     async def _attempts(
         self, request: Request, policy: Policy, access: TokenManager | None
@@ -280,3 +311,54 @@ def json_body(response: httpx.Response) -> dict[str, Any] | None:
 
 def _describe(exc: Exception) -> str:
     return f"no answer from KIS ({type(exc).__name__})"
+
+
+# ---------------------------------------------------------------------- single flight
+
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class _Flight(Generic[V]):
+    task: asyncio.Task[V]
+    waiters: int = 0
+
+
+class SingleFlight(Generic[V]):
+    """Concurrent calls with one key share one run; nothing is kept once it ends.
+
+    Keyed per event loop (a task belongs to its loop), so threads running their own loops
+    never wait on each other and touch disjoint keys of one dict. The run is a task of its
+    own: a caller that gives up stops waiting without cancelling it for the others, and the
+    last caller to give up cancels it. An error reaches every caller waiting, like a result.
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[tuple[asyncio.AbstractEventLoop, Hashable], _Flight[V]] = {}
+
+    async def run(self, key: Hashable, call: Callable[[], Coroutine[Any, Any, V]]) -> V:
+        loop = asyncio.get_running_loop()
+        flight_key = (loop, key)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = _Flight(loop.create_task(call()))
+            self._flights[flight_key] = flight
+            flight.task.add_done_callback(lambda _: self._forget(flight_key, flight))
+        flight.waiters += 1
+        try:
+            return await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done():
+                flight.task.cancel()
+
+    def _forget(
+        self, flight_key: tuple[asyncio.AbstractEventLoop, Hashable], flight: _Flight[V]
+    ) -> None:
+        if self._flights.get(flight_key) is flight:
+            del self._flights[flight_key]
+
+
+shared_reads: SingleFlight[Answer] = SingleFlight()
+"""Process-wide: ``KisClient`` instances of one app key (a client per request is how the
+Django apps open them) share their reads."""
