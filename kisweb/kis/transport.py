@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Hashable, Mapping
@@ -75,7 +76,6 @@ class Policy:
     ``OutcomeUnknown``; one that never left this process stays what it is.
     """
 
-    name: str
     resend: bool
 
     def judge(self, failure: KisError, *, maybe_sent: bool) -> KisError:
@@ -87,12 +87,14 @@ class Policy:
         return self.resend and _is_transient(failure)
 
 
-READ = Policy("read", resend=True)
-ORDER = Policy("order", resend=False)
+READ = Policy(resend=True)
+ORDER = Policy(resend=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
+    """One call as sent: ``params`` go in the query (reads), ``json`` in the body."""
+
     method: str
     path: str
     tr_id: str = ""
@@ -119,7 +121,6 @@ class Transport:
         backoff_max_s: float,
     ) -> None:
         self._creds = creds
-        self._rest_url = rest_url
         self._limiter = limiter
         self._read_attempts = read_attempts
         self._backoff_base_s = backoff_base_s
@@ -132,6 +133,14 @@ class Transport:
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
         self._carried: set[asyncio.Future[Answer]] = set()
+        # Reads are shared only between identical credentials; the secret enters the key
+        # as a digest, kept in memory only.
+        self._sharer = (
+            rest_url,
+            creds.env,
+            creds.app_key,
+            hashlib.sha256(creds.app_secret.encode()).digest(),
+        )
 
     async def aclose(self) -> None:
         """Close the pool once the shared reads this transport carries for other callers
@@ -144,14 +153,11 @@ class Transport:
         self, request: Request, policy: Policy, access: TokenManager | None = None
     ) -> Answer:
         """One call under ``policy``. API reads under ``READ`` are shared with identical
-        reads already in flight in this process (same host, app key, TR, query)."""
+        reads already in flight in this process (same host, credentials, TR, query)."""
         if policy is not READ or request.envelope is not Envelope.API or request.method != "GET":
             return await self._attempts(request, policy, access)
         key = (
-            self._rest_url,
-            self._creds.env,
-            self._creds.app_key,
-            request.method,
+            self._sharer,
             request.path,
             request.tr_id,
             request.tr_cont,

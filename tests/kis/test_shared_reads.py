@@ -4,11 +4,12 @@ clients of one app key, never for orders, never kept after the call returns."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
-from kisweb.kis import KisClient, MemoryTokenStore, UpstreamUnavailable
+from kisweb.kis import InvalidCredential, KisClient, MemoryTokenStore, UpstreamUnavailable
 
 from .conftest import credentials_for
 
@@ -55,6 +56,19 @@ async def test_different_symbols_and_different_app_keys_are_separate_calls(sim, 
     mine = sim.stats.requests(appkey=account.appkey, path=_PRICE)
     assert len(mine) == 3
     assert len(sim.stats.requests(appkey=other_account.appkey, path=_PRICE)) == 1
+
+
+async def test_a_client_with_the_right_key_but_a_wrong_secret_shares_nothing(sim, make_client):
+    account, kis = make_client("paper")
+    await kis.ensure_token()
+    wrong = dataclasses.replace(credentials_for(account), app_secret="x" * 180)
+    async with KisClient(wrong, sim.paper_url) as impostor:
+        good, refused = await asyncio.gather(
+            kis.quote("005930"), impostor.quote("005930"), return_exceptions=True
+        )
+    assert good.symbol == "005930"
+    assert type(refused) is InvalidCredential
+    assert len(sim.stats.requests(appkey=account.appkey, path=_PRICE)) == 1
 
 
 async def test_nothing_is_kept_after_the_call_returns(sim, make_client):
