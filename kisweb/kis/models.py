@@ -1,5 +1,5 @@
 """Typed results of REST calls. KIS's field names are mapped to these once, in
-``kisweb.kis.client``; nothing outside ``kisweb.kis`` sees a KIS field name.
+``kisweb.kis.parsing``; nothing outside ``kisweb.kis`` sees a KIS field name.
 
 Prices and amounts are ``Decimal``; quantities are ``int``; KIS's ``YYYYMMDD``/``HHMMSS``
 become ``date``/``time`` (exchange local time).

@@ -19,9 +19,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import TokenIssueTooSoon
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class RedisIssueLock:
 
     def __init__(
         self,
-        redis,
+        redis: Redis,
         *,
         prefix: str = "kisweb:kis:issue-lock",
         ttl_s: float = 30.0,

@@ -17,11 +17,19 @@ class TrId:
     paper: str | None
     name: str
 
+    def offered_for(self, env: Environment) -> bool:
+        return env is Environment.REAL or self.paper is not None
+
+    def not_offered(self) -> NotSupported:
+        return NotSupported("PAPER", f"{self.name} is not offered for paper (모의투자) accounts")
+
     def for_env(self, env: Environment) -> str:
+        """The TR ID to send; an operation checks ``offered_for`` first, so reaching a
+        missing paper TR here is a caller's mistake and still refused."""
         if env is Environment.REAL:
             return self.real
         if self.paper is None:
-            raise NotSupported("PAPER", f"{self.name} is not offered for paper (모의투자) accounts")
+            raise self.not_offered()
         return self.paper
 
 

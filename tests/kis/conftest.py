@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from kisweb.kis import (
@@ -13,10 +15,23 @@ from kisweb.kis import (
     RateLimits,
 )
 from kisweb.kissim import Simulator, make_account
+from kisweb.kissim.symbols import KRX_LISTINGS
+
+KRX_SYMBOLS = tuple(code for code, *_ in KRX_LISTINGS)
 
 # Most tests are about other rules than pacing: let them run fast (the limiter and the
 # simulator's own limit are tested on their own).
 FAST = {"real": 1000, "paper": 1000}
+
+
+def distinct_reads(kis: KisClient, count: int) -> list:
+    """``count`` reads no two of which ask the same thing, so none is shared with another
+    (identical reads in flight are one call): minute bars of each symbol in turn, each
+    ending a second later."""
+    return [
+        kis.minute_candles(KRX_SYMBOLS[i % len(KRX_SYMBOLS)], time(10, 0, i // len(KRX_SYMBOLS)))
+        for i in range(count)
+    ]
 
 
 def credentials_for(account) -> KisCredentials:

@@ -17,7 +17,7 @@ from kisweb.kis import (
 )
 from tests.helpers import Clock
 
-from .conftest import credentials_for
+from .conftest import KRX_SYMBOLS, credentials_for
 
 _PRICE = "/uapi/domestic-stock/v1/quotations/inquire-price"
 
@@ -29,7 +29,7 @@ async def test_fifty_reads_refused_at_once_renew_the_token_once(sim, make_client
     await kis.ensure_token()
     sim.faults.expire_tokens()
     clock.advance(seconds=61)
-    quotes = await asyncio.gather(*(kis.quote("005930") for _ in range(50)))
+    quotes = await asyncio.gather(*(kis.quote(symbol) for symbol in KRX_SYMBOLS[:50]))
     assert len(quotes) == 50
     assert sim.stats.token_issues(account.appkey) == 2
     refused = [r for r in sim.stats.requests(path=_PRICE) if r.msg_cd == "EGW00123"]

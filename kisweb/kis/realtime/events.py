@@ -13,23 +13,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ..models import BookLevel, Side
 
+_Converted = TypeVar("_Converted")
 
-class ConversionCache(dict):
+
+class ConversionCache(dict[str, _Converted]):
     """A bounded memo of one conversion; cleared when full (values recur in bursts). Its
     lookups stay in C (``dict.__getitem__``, ``__missing__`` only on a miss)."""
 
     __slots__ = ("_convert", "_limit")
 
-    def __init__(self, convert: Callable[[str], object], limit: int = 8192) -> None:
+    def __init__(self, convert: Callable[[str], _Converted], limit: int = 8192) -> None:
         super().__init__()
         self._convert = convert
         self._limit = limit
 
-    def __missing__(self, text: str) -> object:
+    def __missing__(self, text: str) -> _Converted:
         value = self._convert(text)
         if len(self) >= self._limit:
             self.clear()
@@ -207,7 +209,7 @@ class OrderBook:
             texts[-1],
         )
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[object, ...]:
         return (
             self.tr_id,
             self.key,
@@ -222,7 +224,9 @@ class OrderBook:
             return NotImplemented
         return self._identity() == other._identity()
 
-    __hash__ = None  # compared by value and not frozen, like the other events
+    # Compared by value and not frozen, like the other events. Python's way to say
+    # unhashable; typeshed declares object.__hash__ a method, hence the ignore.
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (

@@ -18,6 +18,7 @@ import random
 import time
 from collections import deque
 from datetime import datetime
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -156,7 +157,7 @@ class RealtimeSession:
         self._wanted: dict[Registration, None] = {}  # insertion-ordered set
         self._live: set[Registration] = set()
         self._control = asyncio.Lock()
-        self._pending: tuple[Registration, asyncio.Future[dict]] | None = None
+        self._pending: tuple[Registration, asyncio.Future[dict[str, Any]]] | None = None
         self._feeds: set[_Feed] = set()
         self._ws: ClientConnection | None = None
         self._approval: Token | None = None
@@ -348,7 +349,9 @@ class RealtimeSession:
         await self._request(ws, registration, _SUBSCRIBE)
         self._live.add(registration)
 
-    async def _request(self, ws: ClientConnection, registration: Registration, tr_type: str):
+    async def _request(
+        self, ws: ClientConnection, registration: Registration, tr_type: str
+    ) -> None:
         """Send one control message and wait for its ack (§7.1, §7.2)."""
         tr_id, key = registration
         assert self._approval is not None
@@ -361,7 +364,7 @@ class RealtimeSession:
             },
             "body": {"input": {"tr_id": tr_id, "tr_key": key}},
         }
-        answer: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending = (registration, answer)
         try:
             await ws.send(json.dumps(message))
