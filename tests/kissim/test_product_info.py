@@ -1,6 +1,6 @@
-"""TRs that python-kis and the official examples call for lookups and the overseas balance:
-CTPF1604R search-info, HHDFS76200200 price-detail, CTRP6504R/VTRP6504R present balance
-(docs/kis-protocol.md §4.2, §4.3)."""
+"""TRs that python-kis and the official examples call for lookups, US quotes and the overseas
+balance: CTPF1604R search-info, HHDFS76200200 price-detail, HHDFS76200100 US order book,
+CTRP6504R/VTRP6504R present balance (docs/kis-protocol.md §4.2, §4.3)."""
 
 from __future__ import annotations
 
@@ -51,10 +51,11 @@ async def test_search_info_answers_no_data_for_another_product_type(real):
     assert (unknown["rt_cd"], unknown["msg_cd"]) == ("7", "KIOK0560")
 
 
-async def test_search_info_and_price_detail_are_real_host_only(paper):
+async def test_search_info_price_detail_and_us_book_are_real_host_only(paper):
     for path, tr_id, params in (
         (SEARCH_INFO, "CTPF1604R", {"PDNO": "005930", "PRDT_TYPE_CD": "300"}),
         (PRICE_DETAIL, "HHDFS76200200", {"AUTH": "", "EXCD": "NAS", "SYMB": "AAPL"}),
+        (f"{OQ}/inquire-asking-price", "HHDFS76200100", {"EXCD": "NAS", "SYMB": "AAPL"}),
     ):
         response = await paper.get(path, tr_id, params)
         assert response.status_code == 500
@@ -193,3 +194,25 @@ async def test_present_balance_on_the_wrong_host_and_without_its_fields(sim, rea
     del params["NATN_CD"]
     missing = await real.get(PRESENT_BALANCE, "CTRP6504R", params)
     assert missing.json()["msg1"] == "INPUT_FIELD_NAME NATN_CD"
+
+
+async def test_us_asking_price_has_ten_levels_each_side(sim, real):
+    """python-kis sends EXCD and SYMB only (no AUTH) and reads output2's pask/vask/pbid/vbid."""
+    response = await real.get(
+        f"{OQ}/inquire-asking-price", "HHDFS76200100", {"EXCD": "NAS", "SYMB": "AAPL"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["rt_cd"], body["output1"]["rsym"], body["output1"]["code"]) == (
+        "0",
+        "DNASAAPL",
+        "AAPL",
+    )
+    book = body["output2"]
+    asks = [Decimal(book[f"pask{i}"]) for i in range(1, 11)]
+    bids = [Decimal(book[f"pbid{i}"]) for i in range(1, 11)]
+    assert asks == [Decimal("189.84") + Decimal("0.01") * i for i in range(1, 11)]
+    assert bids == [Decimal("189.84") - Decimal("0.01") * i for i in range(0, 10)]
+    assert int(body["output1"]["avol"]) == sum(int(book[f"vask{i}"]) for i in range(1, 11))
+    assert int(body["output1"]["bvol"]) == sum(int(book[f"vbid{i}"]) for i in range(1, 11))
+    assert all_strings(body)

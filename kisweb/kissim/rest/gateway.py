@@ -101,6 +101,9 @@ ROUTES: dict[str, Route] = {
     f"{DT}/inquire-psbl-order": Route("GET", domestic_orders.psbl_order, _v({"TTTC8908R": ""})),
     f"{OQ}/price": Route("GET", overseas.us_price, _both("HHDFS00000300")),
     f"{OQ}/dailyprice": Route("GET", overseas.us_dailyprice, _both("HHDFS76240000")),
+    f"{OQ}/inquire-asking-price": Route(
+        "GET", overseas.us_asking_price, {"real": {"HHDFS76200100": ""}, "paper": {}}
+    ),
     f"{OQ}/price-detail": Route(
         "GET", overseas.us_price_detail, {"real": {"HHDFS76200200": ""}, "paper": {}}
     ),

@@ -484,3 +484,44 @@ def _present_row(req: Request, h: Holding) -> dict[str, str]:
         "ovrs_excg_cd": sym.order_exchange,
         "item_lnkg_excg_cd": sym.market,
     }
+
+
+def us_asking_price(req: Request) -> Reply:
+    """HHDFS76200100: ten levels each side. python-kis sends no `AUTH`, so it is optional."""
+    excd, symb = req.need("EXCD", "SYMB")
+    with req.sim.market.lock:
+        sym = us_symbol(req, excd, symb)
+        local = us_local(req.sim.clock.now())
+        summary = {
+            "rsym": f"D{sym.market}{sym.code}",
+            "zdiv": "4",
+            "curr": USD,
+            "base": wire.fixed(sym.base, 4),
+            "open": wire.fixed(sym.open, 4),
+            "high": wire.fixed(sym.high, 4),
+            "low": wire.fixed(sym.low, 4),
+            "last": wire.fixed(sym.price, 4),
+            "dymd": wire.yyyymmdd(local),
+            "dhms": wire.hhmmss(local),
+            "bvol": str(sum(level.qty for level in sym.bids)),
+            "avol": str(sum(level.qty for level in sym.asks)),
+            "bdvl": "0",
+            "advl": "0",
+            "code": sym.code,
+            "ropen": wire.rate(sym.open - sym.base, sym.base),
+            "rhigh": wire.rate(sym.high - sym.base, sym.base),
+            "rlow": wire.rate(sym.low - sym.base, sym.base),
+            "rclose": wire.rate(sym.price - sym.base, sym.base),
+        }
+        levels: dict[str, str] = {}
+        for i in range(10):
+            bid = sym.bids[i] if i < len(sym.bids) else None
+            ask = sym.asks[i] if i < len(sym.asks) else None
+            levels[f"pbid{i + 1}"] = wire.fixed(bid.price, 4) if bid else wire.fixed(0, 4)
+            levels[f"pask{i + 1}"] = wire.fixed(ask.price, 4) if ask else wire.fixed(0, 4)
+            levels[f"vbid{i + 1}"] = str(bid.qty) if bid else "0"
+            levels[f"vask{i + 1}"] = str(ask.qty) if ask else "0"
+            levels[f"dbid{i + 1}"] = "0"
+            levels[f"dask{i + 1}"] = "0"
+        auction = dict.fromkeys(("vstm", "vetm", "csbp", "cshi", "cslo", "iep", "iev"), "")
+    return ok_quote(output1=summary, output2=levels, output3=auction), ""
