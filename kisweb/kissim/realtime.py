@@ -396,7 +396,7 @@ class Hub:
         loop.call_soon_threadsafe(deliver)
 
 
-# -- field layouts (§7.8; shapes as captured: docs/notes/frame-formats.md) -------------------
+# -- field layouts (§7.8; shapes as captured: docs/kis-protocol.md §7.9) -------------------
 
 CENT = Decimal("0.01")
 US_REGULAR_OPEN = dt.time(9, 30)

@@ -1,5 +1,5 @@
 """Frames from the real KIS WebSocket, as published in public code: the facts the
-simulator's frame shapes and the parser are held to (docs/notes/frame-formats.md).
+simulator's frame shapes and the parser are held to (docs/kis-protocol.md §7.9).
 
 Most were found with a code search that returns a file's text but not its repository;
 ``source`` then says what the file is and quotes what it says about the frame, and the

@@ -1,5 +1,5 @@
 """Per-field shapes of KIS realtime records, derived from the captures in
-``frame_captures`` (docs/notes/frame-formats.md): every field of every known layout has a
+``frame_captures`` (docs/kis-protocol.md §7.9): every field of every known layout has a
 rule, and each sign field must agree with the figures it signs."""
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ async def test_notices_decrypt_with_the_ack_key_and_iv(sim, paper):
         odno = (await paper.order("buy", SAMSUNG, 2, 0, ord_dvsn="01")).json()["output"]["ODNO"]
         accepted = await read_notice(ws, "H0STCNI9", key, iv)
         filled = await read_notice(ws, "H0STCNI9", key, iv)
-    assert len(accepted) == len(filled) == 23  # as captured (docs/notes/frame-formats.md)
+    assert len(accepted) == len(filled) == 23  # as captured (docs/kis-protocol.md §7.9)
     assert accepted[0] == "alice01"
     assert accepted[1] == paper.account.cano + paper.account.acnt_prdt_cd
     assert (accepted[2], accepted[4], accepted[8]) == (odno, "02", SAMSUNG)
