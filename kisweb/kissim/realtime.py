@@ -640,15 +640,13 @@ def _notice_basics(
 ) -> tuple[Order, str, str, str, str, int, Decimal, dt.datetime]:
     """(order, RCTF_CLS, RFUS_YN, CNTG_YN, ACPT_YN, qty, price, time) for a notice event:
     the fill's quantity, price and time for a fill, else the order's (§7.8)."""
-    order = event.order
-    assert order is not None
+    order, notice = event.order, event.notice
+    assert order is not None and notice is not None
     rctf = {"00": "0", "01": "1", "02": "2"}[order.kind]
-    refused = "1" if event.notice == "reject" else "0"
-    filled = "2" if event.notice == "fill" else "1"
-    accepted = {"accept": "1", "reject": "1", "fill": "2", "revise": "2", "cancel": "2"}[
-        event.notice
-    ]
-    if event.notice == "cancel" and order.kind == "00":
+    refused = "1" if notice == "reject" else "0"
+    filled = "2" if notice == "fill" else "1"
+    accepted = {"accept": "1", "reject": "1", "fill": "2", "revise": "2", "cancel": "2"}[notice]
+    if notice == "cancel" and order.kind == "00":
         accepted = "3"  # an IOC/FOK remainder cancelled by the exchange
     fill = event.fill
     if fill:

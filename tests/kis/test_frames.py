@@ -368,7 +368,11 @@ def test_a_lazy_us_book_equals_the_eagerly_converted_one(levels, data):
     assert book == eager_book("HDFSASP0", "DNASAAPL", "AAPL", "101500", asks, bids, totals)
 
 
-@given(st.integers(min_value=3, max_value=44), st.text(max_size=6))
+# A field can hold any text but the frame's own separators, which would make it two fields.
+field_texts = st.text(alphabet=st.characters(blacklist_characters="^|"), max_size=6)
+
+
+@given(st.integers(min_value=3, max_value=44), field_texts)
 def test_a_book_with_any_text_in_a_number_parses_to_the_eager_result_or_is_malformed(index, text):
     """Never a book that parses and then raises on a consumer's first read."""
     fields = book_record()
