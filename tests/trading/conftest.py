@@ -55,7 +55,9 @@ def bob_verified(bob, bob_credential):
 
 @pytest.fixture
 def alice_client(client, alice):
+    """Signed in as Alice, reading English (the Korean texts have their own test)."""
     client.force_login(alice)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
 
