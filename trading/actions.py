@@ -44,6 +44,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from asgiref.sync import async_to_sync
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -117,7 +118,7 @@ class Reconciled:
     error: KisError | None = None
 
 
-def ensure_can_trade(user, credential: Credential) -> None:
+def ensure_can_trade(user: AbstractBaseUser, credential: Credential) -> None:
     if credential.owner_id != user.pk:
         raise TradingRefused(_("This credential is not yours."))
     if not credential.is_enabled:
@@ -137,13 +138,15 @@ def new_client_order_id() -> str:
 # ---------------------------------------------------------------- sending
 
 
-def place_order(user, credential: Credential, ticket: Ticket, *, ip: str | None = None) -> Placed:
+def place_order(
+    user: AbstractBaseUser, credential: Credential, ticket: Ticket, *, ip: str | None = None
+) -> Placed:
     """Journal and send one new order; the same idempotency key twice sends once."""
     ensure_can_trade(user, credential)
     order = Order(
         client_order_id=new_client_order_id(),
         idempotency_key=ticket.idempotency_key,
-        owner=user,
+        owner_id=user.pk,
         credential=credential,
         environment=credential.environment,
         market=ticket.market,
@@ -161,13 +164,15 @@ def place_order(user, credential: Credential, ticket: Ticket, *, ip: str | None 
     return Placed(_send(user, order, ip, lambda client: _send_new(client, order)), created=True)
 
 
-def cancel_order(user, original: Order, *, idempotency_key: str, ip: str | None = None) -> Placed:
+def cancel_order(
+    user: AbstractBaseUser, original: Order, *, idempotency_key: str, ip: str | None = None
+) -> Placed:
     """Cancel what remains of an open order, journaled like a new order."""
     return _amend(user, original, Order.Kind.CANCEL, idempotency_key, ip)
 
 
 def revise_order(
-    user,
+    user: AbstractBaseUser,
     original: Order,
     *,
     price: Decimal,
@@ -179,7 +184,7 @@ def revise_order(
 
 
 def _amend(
-    user,
+    user: AbstractBaseUser,
     original: Order,
     kind: str,
     idempotency_key: str,
@@ -197,7 +202,7 @@ def _amend(
     order = Order(
         client_order_id=new_client_order_id(),
         idempotency_key=idempotency_key,
-        owner=user,
+        owner_id=user.pk,
         credential=original.credential,
         environment=original.environment,
         kind=kind,
@@ -233,7 +238,7 @@ def _amend(
     return Placed(_send(user, order, ip, send), created=True)
 
 
-def _journal(user, order: Order, action: str, ip: str | None) -> Order | None:
+def _journal(user: AbstractBaseUser, order: Order, action: str, ip: str | None) -> Order | None:
     """Commit ``order`` as ``pending_send`` with its audit event. Returns the earlier order
     when its idempotency key was used before (then nothing is written)."""
     try:
@@ -250,7 +255,10 @@ def _journal(user, order: Order, action: str, ip: str | None) -> Order | None:
 
 
 def _send(
-    user, order: Order, ip: str | None, send: Callable[[KisClient], Awaitable[OrderAck]]
+    user: AbstractBaseUser,
+    order: Order,
+    ip: str | None,
+    send: Callable[[KisClient], Awaitable[OrderAck]],
 ) -> Order:
     """Step 2 and 3: one call to KIS, then the conditional status update."""
     try:
@@ -289,7 +297,7 @@ def _send(
     return order
 
 
-def _settle(order: Order, status: str, **fields) -> bool:
+def _settle(order: Order, status: str, **fields: str) -> bool:
     """Move ``order`` out of ``pending_send``; False when reconciliation got there first."""
     moved = Order.objects.filter(pk=order.pk, status=Status.PENDING_SEND).update(
         status=status, sent_at=timezone.now(), updated_at=timezone.now(), **fields
@@ -325,7 +333,7 @@ def read_kis(credential: Credential, work: Callable[[KisClient], Awaitable[T]]) 
     return async_to_sync(run)()
 
 
-def _audit_detail(order: Order) -> dict:
+def _audit_detail(order: Order) -> dict[str, str | int]:
     return {
         "client_order_id": order.client_order_id,
         "kind": order.kind,
@@ -345,7 +353,11 @@ def _audit_detail(order: Order) -> dict:
 
 
 def reconcile(
-    credential: Credential, *, user=None, now: dt.datetime | None = None, ip: str | None = None
+    credential: Credential,
+    *,
+    user: AbstractBaseUser | None = None,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
 ) -> Reconciled:
     """Settle the credential's unresolved orders against KIS's daily executions. Bounded:
     one list per market (all its pages) whatever the number of orders."""
@@ -382,11 +394,13 @@ def reconcile(
     result.complete = complete
     for order in domestic:
         row = _match_domestic(order, rows, claimed)
-        if _apply(order, row and _domestic_state(order, row), now, complete):
+        state = _domestic_state(order, row) if row is not None else None
+        if _apply(order, state, now, complete):
             result.changed.append(order)
     for order in us:
         us_row = _match_us(order, us_rows, claimed)
-        if _apply(order, us_row and _us_state(us_row), now, complete=True):
+        us_state = _us_state(us_row) if us_row is not None else None
+        if _apply(order, us_state, now, complete=True):
             result.changed.append(order)
     actor = user or credential.owner
     for order in result.changed:
@@ -429,6 +443,7 @@ class _KisState:
     status: str
     filled_quantity: int
     average_price: Decimal
+    name: str
 
 
 def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) -> Execution | None:
@@ -494,7 +509,9 @@ def _domestic_state(order: Order, row: Execution) -> _KisState:
         status = Status.PARTIALLY_FILLED if row.filled_quantity else Status.ACCEPTED
     else:
         status = Status.CANCELLED  # nothing left and not all filled: cancelled or lapsed
-    return _KisState(row.order_no, row.branch_no, status, row.filled_quantity, row.average_price)
+    return _KisState(
+        row.order_no, row.branch_no, status, row.filled_quantity, row.average_price, row.name
+    )
 
 
 def _us_state(row: UsExecution) -> _KisState:
@@ -506,12 +523,12 @@ def _us_state(row: UsExecution) -> _KisState:
         status = Status.REJECTED
     else:
         status = Status.CANCELLED
-    return _KisState(row.order_no, "", status, row.filled_quantity, row.filled_price)
+    return _KisState(row.order_no, "", status, row.filled_quantity, row.filled_price, row.name)
 
 
 def _apply(order: Order, state: _KisState | None, now: dt.datetime, complete: bool) -> bool:
     """One conditional update from the status this run read; False if nothing moved."""
-    fields: dict = {}
+    fields: dict[str, object] = {}
     if state is None:
         if order.kis_order_no or not complete or now - order.created_at < NOT_RECEIVED_AFTER:
             if order.status == Status.PENDING_SEND:
@@ -530,6 +547,8 @@ def _apply(order: Order, state: _KisState | None, now: dt.datetime, complete: bo
             "filled_quantity": state.filled_quantity,
             "average_fill_price": state.average_price.quantize(Decimal("0.0001")),
         }
+        if not order.symbol_name and state.name:
+            fields["symbol_name"] = state.name[:100]
         if not order.kis_order_no:
             fields["kis_order_no"] = state.order_no
             fields["kis_branch_no"] = state.branch_no

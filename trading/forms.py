@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from trading import rules
@@ -25,14 +27,21 @@ def new_idempotency_key() -> str:
 class IdempotencyKeyField(forms.CharField):
     widget = forms.HiddenInput
 
-    def clean(self, value):
-        value = super().clean(value)
-        if not IDEMPOTENCY_KEY.fullmatch(value or ""):
+    def clean(self, value: object) -> str:
+        cleaned = str(super().clean(value) or "")
+        if not IDEMPOTENCY_KEY.fullmatch(cleaned):
             raise forms.ValidationError(_("Reload the page: this form is out of date."))
-        return value
+        return cleaned
 
 
-ORDER_TYPE_CHOICES = [(code, f"{code} {label}") for code, label in rules.ORDER_TYPE_LABELS.items()]
+ORDER_TYPE_CHOICES = [
+    (code, format_lazy("{} {}", code, label)) for code, label in rules.ORDER_TYPE_LABELS.items()
+]
+US_ONLY_TYPE_CHOICES = [
+    (code, format_lazy("{} {}", code, label))
+    for code, label in rules.US_ORDER_TYPE_LABELS.items()
+    if code not in rules.ORDER_TYPE_LABELS
+]
 
 
 class OrderTicketForm(forms.Form):
@@ -55,7 +64,13 @@ class OrderTicketForm(forms.Form):
     idempotency_key = IdempotencyKeyField()
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, environment: str = rules.PAPER, order_types=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        environment: str = rules.PAPER,
+        order_types: tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.environment = environment
         self.fields["quantity"].error_messages["min_value"] = _(
@@ -64,26 +79,16 @@ class OrderTicketForm(forms.Form):
         self.fields["quantity"].error_messages["invalid"] = _(
             "The quantity must be a whole number of shares, 1 or more."
         )
+        choices = ORDER_TYPE_CHOICES + US_ONLY_TYPE_CHOICES
         if order_types is not None:
-            self.fields["order_type"].choices = [
-                choice for choice in ORDER_TYPE_CHOICES if choice[0] in order_types
-            ] + [
-                (code, f"{code} {label}")
-                for code, label in rules.US_ORDER_TYPE_LABELS.items()
-                if code in order_types and code not in rules.ORDER_TYPE_LABELS
-            ]
-        else:
-            self.fields["order_type"].choices = ORDER_TYPE_CHOICES + [
-                (code, f"{code} {label}")
-                for code, label in rules.US_ORDER_TYPE_LABELS.items()
-                if code not in rules.ORDER_TYPE_LABELS
-            ]
+            choices = [choice for choice in choices if choice[0] in order_types]
+        cast(forms.ChoiceField, self.fields["order_type"]).choices = choices
 
     def clean_symbol(self) -> str:
-        return self.cleaned_data["symbol"].strip().upper()
+        return str(self.cleaned_data["symbol"]).strip().upper()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         market, symbol = data.get("market"), data.get("symbol")
         if market and symbol:
             pattern = US_SYMBOL if market == Order.Market.US else KRX_SYMBOL
@@ -142,4 +147,4 @@ class OrderFilterForm(forms.Form):
     )
 
     def clean_symbol(self) -> str:
-        return self.cleaned_data["symbol"].strip().upper()
+        return str(self.cleaned_data["symbol"]).strip().upper()

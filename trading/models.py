@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -19,14 +20,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Credential
 
 
-class OrderQuerySet(models.QuerySet):
-    def owned_by(self, user):
+class OrderQuerySet(models.QuerySet["Order"]):
+    def owned_by(self, user: AbstractBaseUser | AnonymousUser) -> OrderQuerySet:
         """Every query that touches orders starts here."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(owner=user)
+        return self.filter(owner_id=user.pk)
 
-    def unresolved(self):
+    def unresolved(self) -> OrderQuerySet:
         """Rows whose state KIS still has to tell us: unsent, unknown, or still open."""
         return self.filter(status__in=Order.UNRESOLVED)
 

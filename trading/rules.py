@@ -9,11 +9,12 @@ same tables here, so what the ticket offers and what it refuses never disagree.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -59,6 +60,11 @@ US_ORDER_TYPE_LABELS = {
 }
 
 
+def order_type_label(market: str, order_type: str) -> str:
+    labels = US_ORDER_TYPE_LABELS if market == "US" else ORDER_TYPE_LABELS
+    return str(labels.get(order_type, ""))
+
+
 def needs_price(order_type: str) -> bool:
     return order_type in PRICED_TYPES
 
@@ -98,10 +104,10 @@ CAPABILITIES = {
 }
 
 
-def capability_rows() -> list[dict]:
+def capability_rows() -> list[dict[str, str]]:
     """The paper-versus-real table the help page shows, built from ``CAPABILITIES``."""
 
-    def types(codes: Sequence[str], labels: dict) -> str:
+    def types(codes: Sequence[str], labels: Mapping[str, Promise]) -> str:
         return ", ".join(f"{code} {labels[code]}" for code in codes)
 
     paper, real = CAPABILITIES[PAPER], CAPABILITIES[REAL]
@@ -188,7 +194,7 @@ class Session:
     """One stretch of the trading day with the order types it takes, per venue."""
 
     key: str
-    label: str
+    label: Promise | str
     venue: str
     start: dt.time
     end: dt.time
@@ -274,7 +280,7 @@ def market_hours() -> str:
     """``"krx"`` follows the KST clock; ``"always"`` treats the market as open (the demo's
     simulator runs with an always-open clock). Setting ``KISWEB_MARKET_HOURS``."""
     default = "always" if getattr(settings, "KISWEB_MODE", "") == "demo" else "krx"
-    return getattr(settings, "KISWEB_MARKET_HOURS", default)
+    return str(getattr(settings, "KISWEB_MARKET_HOURS", default))
 
 
 def kst_now() -> dt.datetime:

@@ -7,11 +7,14 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,28 +46,38 @@ PAGE_SIZE = 50
 _ORDER_TYPES = frozenset(kind.value for kind in OrderType)
 
 
-def _credential(request) -> Credential | None:
+def _user(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user (every view here is behind ``login_required``)."""
+    if not isinstance(request.user, AbstractBaseUser):
+        raise PermissionDenied
+    return request.user
+
+
+def _credential(request: HttpRequest) -> Credential | None:
     """The selected credential, when its owner may use it now (as the top bar shows it)."""
-    credential = (
-        Credential.objects.owned_by(request.user).enabled().filter(is_selected=True).first()
-    )
+    credential: Credential | None = Credential.objects.filter(
+        owner_id=_user(request).pk, is_enabled=True, is_selected=True
+    ).first()
     if credential is None or not may_use(request.user, credential):
         return None
     return credential
 
 
-def _no_credential(request, template: str, context: dict | None = None):
+def _no_credential(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None
+) -> HttpResponse:
     return render(request, template, {"no_credential": True, **(context or {})})
 
 
-def _owned_order(request, pk) -> Order:
+def _owned_order(request: HttpRequest, pk: object) -> Order:
     # Another user's order gets the same 404 as a missing one.
-    return get_object_or_404(
+    order: Order = get_object_or_404(
         Order.objects.owned_by(request.user).select_related("credential", "original"), pk=pk
     )
+    return order
 
 
-def _kis_failure(error: Exception) -> dict:
+def _kis_failure(error: Exception) -> dict[str, str]:
     """A banner's words for a failed read: KIS's code and text, never a traceback."""
     if isinstance(error, KisError):
         return {"code": error.code, "text": error.message}
@@ -82,7 +95,7 @@ class PortfolioData:
 
 @login_required
 @never_cache
-def portfolio(request):
+def portfolio(request: HttpRequest) -> HttpResponse:
     credential = _credential(request)
     if credential is None:
         return _no_credential(request, "trading/portfolio.html")
@@ -130,8 +143,8 @@ class Market:
     buyable: int | None = None
     sellable: int | None = None
     symbol_missing: bool = False
-    error: dict | None = None
-    steps: list[dict] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    steps: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def price(self) -> Decimal | None:
@@ -141,9 +154,7 @@ class Market:
             return self.us_quote.price
         return None
 
-    @property
-    def name(self) -> str:
-        return self.quote.market_name if self.quote else ""
+    symbol_name: str = ""  # from the holdings when held; inquire-price carries no name
 
 
 def _read_market(
@@ -172,9 +183,9 @@ def _read_market(
             found.book = await client.order_book(symbol)
         if side == Order.Side.SELL:
             balance = await client.balance()
-            found.sellable = next(
-                (h.sellable_quantity for h in balance.holdings if h.symbol == symbol), 0
-            )
+            held = next((h for h in balance.holdings if h.symbol == symbol), None)
+            found.sellable = held.sellable_quantity if held else 0
+            found.symbol_name = held.name if held else ""
         else:
             kind = OrderType(order_type) if order_type in _ORDER_TYPES else OrderType.LIMIT
             power = await client.buying_power(
@@ -191,7 +202,7 @@ def _read_market(
         return Market(error=_kis_failure(failure))
 
 
-def _step_buttons(market: str, price: Decimal | None) -> list[dict]:
+def _step_buttons(market: str, price: Decimal | None) -> list[dict[str, object]]:
     if price is None or price <= 0:
         return []
     return [
@@ -245,19 +256,19 @@ def _check_ticket(form: OrderTicketForm, credential: Credential, found: Market) 
 
 @login_required
 @never_cache
-def order_ticket(request):
+def order_ticket(request: HttpRequest) -> HttpResponse:
     credential = _credential(request)
     if credential is None:
         return _no_credential(request, "trading/order_ticket.html")
     environment = credential.environment
     source = request.POST if request.method == "POST" else request.GET
-    market = source.get("market") if source.get("market") in Order.Market.values else "KRX"
-    venue = source.get("venue") or ("NASD" if market == "US" else "KRX")
+    market = str(source.get("market")) if source.get("market") in Order.Market.values else "KRX"
+    venue = str(source.get("venue") or ("NASD" if market == "US" else "KRX"))
     if market == Order.Market.US:
         offered: tuple[str, ...] = rules.CAPABILITIES[environment].us_buy_types
     else:
         offered = rules.order_types_now(rules.kst_now(), environment, venue)
-    context = {
+    context: dict[str, Any] = {
         "credential": credential,
         "capabilities": rules.CAPABILITIES[environment],
         "sessions": rules.sessions_at(rules.kst_now(), environment, venue),
@@ -282,12 +293,12 @@ def order_ticket(request):
                 with_book=False,
             )
             if _check_ticket(form, credential, found):
-                ticket = form.ticket(symbol_name=found.name)
+                ticket = form.ticket(symbol_name=found.symbol_name)
                 if credential.is_real and not data["confirmed"]:
                     estimate = rules.estimate(
                         ticket.market,
                         ticket.side,
-                        ticket.price or found.price or 0,
+                        ticket.price or found.price or Decimal(0),
                         ticket.quantity,
                     )
                     return render(
@@ -303,7 +314,7 @@ def order_ticket(request):
                     )
                 try:
                     placed = actions.place_order(
-                        request.user, credential, ticket, ip=audit.client_ip(request)
+                        _user(request), credential, ticket, ip=audit.client_ip(request)
                     )
                 except actions.TradingRefused as refusal:
                     form.add_error(None, refusal.message)
@@ -313,17 +324,17 @@ def order_ticket(request):
             context["market_data"] = found
         status = 400
     else:
-        initial = {
+        initial: dict[str, str] = {
             "market": market,
             "venue": venue,
             "symbol": source.get("symbol", "").strip().upper(),
-            "side": source.get("side") if source.get("side") in Order.Side.values else "buy",
+            "side": str(source.get("side")) if source.get("side") in Order.Side.values else "buy",
             "order_type": "00",
             "idempotency_key": new_idempotency_key(),
         }
         form = OrderTicketForm(initial=initial, environment=environment, order_types=offered)
         if initial["symbol"]:
-            context["market_data"] = _read_market(
+            found = _read_market(
                 credential,
                 market,
                 venue,
@@ -333,18 +344,18 @@ def order_ticket(request):
                 "00",
                 with_book=True,
             )
-            found = context["market_data"]
+            context["market_data"] = found
             if found.price is not None:
                 form.initial["price"] = found.price
             context["steps"] = _step_buttons(market, found.price)
         status = 200
-    found = context.get("market_data")
-    if found is not None and found.price is not None:
+    shown: Market | None = context.get("market_data")
+    if shown is not None and shown.price is not None:
         context["tick"] = rules.tick_for(
             market,
-            found.price,
-            found.quote.tick_size if found.quote else None,
-            found.price,
+            shown.price,
+            shown.quote.tick_size if shown.quote else None,
+            shown.price,
         )
     rates = rules.cost_rates()
     context.update(
@@ -356,7 +367,7 @@ def order_ticket(request):
     return render(request, "trading/order_ticket.html", context, status=status)
 
 
-def _announce(request, placed: actions.Placed) -> None:
+def _announce(request: HttpRequest, placed: actions.Placed) -> None:
     order = placed.order
     if not placed.created:
         messages.info(request, _("This order was sent already; here is its result."))
@@ -378,7 +389,7 @@ def _announce(request, placed: actions.Placed) -> None:
 
 @login_required
 @never_cache
-def order_detail(request, pk):
+def order_detail(request: HttpRequest, pk: object) -> HttpResponse:
     order = _owned_order(request, pk)
     return render(
         request,
@@ -386,6 +397,7 @@ def order_detail(request, pk):
         {
             "order": order,
             "amend_key": new_idempotency_key(),
+            "order_type_label": rules.order_type_label(order.market, order.order_type),
             "advice": rules.rejection_advice(order.reject_code, order.reject_text)
             if order.status == Order.Status.REJECTED
             else "",
@@ -396,17 +408,17 @@ def order_detail(request, pk):
 
 @require_POST
 @login_required
-def order_cancel(request, pk):
+def order_cancel(request: HttpRequest, pk: object) -> HttpResponse:
     return _amend(request, pk, Order.Kind.CANCEL)
 
 
 @require_POST
 @login_required
-def order_revise(request, pk):
+def order_revise(request: HttpRequest, pk: object) -> HttpResponse:
     return _amend(request, pk, Order.Kind.REVISE)
 
 
-def _amend(request, pk, kind: str):
+def _amend(request: HttpRequest, pk: object, kind: str) -> HttpResponse:
     original = _owned_order(request, pk)
     form = AmendForm(request.POST)
     if not form.is_valid():
@@ -416,15 +428,15 @@ def _amend(request, pk, kind: str):
     try:
         if kind == Order.Kind.CANCEL:
             placed = actions.cancel_order(
-                request.user, original, idempotency_key=key, ip=audit.client_ip(request)
+                _user(request), original, idempotency_key=key, ip=audit.client_ip(request)
             )
         else:
-            price = form.cleaned_data.get("price")
+            price: Decimal | None = form.cleaned_data.get("price")
             rules.check_price(original.market, original.order_type, price)
             placed = actions.revise_order(
-                request.user,
+                _user(request),
                 original,
-                price=price,
+                price=price or Decimal(0),
                 idempotency_key=key,
                 ip=audit.client_ip(request),
             )
@@ -450,28 +462,28 @@ def _date_range(form: OrderFilterForm) -> tuple[dt.date, dt.date]:
 
 @login_required
 @never_cache
-def order_list(request):
+def order_list(request: HttpRequest) -> HttpResponse:
     credential = _credential(request)
     form = OrderFilterForm(request.GET or None)
     start, end = _date_range(form)
     data = form.cleaned_data if form.is_valid() else {}
-    orders = Order.objects.owned_by(request.user).filter(
+    in_range = Order.objects.owned_by(request.user).filter(
         created_at__date__gte=start - dt.timedelta(days=1),
         created_at__date__lte=end + dt.timedelta(days=1),
     )
     orders = [
         order
-        for order in orders.select_related("original")
+        for order in in_range.select_related("original")
         if start <= order.created_at.astimezone(rules.KST).date() <= end
         and (not data.get("symbol") or order.symbol == data["symbol"])
         and (not data.get("status") or order.status == data["status"])
     ]
     if request.GET.get("export") == "csv":
         return _csv(orders, start, end)
-    context: dict = {"form": form, "start": start, "end": end, "credential": credential}
+    context: dict[str, Any] = {"form": form, "start": start, "end": end, "credential": credential}
     if credential is not None:
         if Order.objects.filter(credential=credential).unresolved().exists():
-            result = actions.reconcile(credential, user=request.user, ip=audit.client_ip(request))
+            result = actions.reconcile(credential, user=_user(request), ip=audit.client_ip(request))
             if result.changed:
                 orders = [next((c for c in result.changed if c.pk == o.pk), o) for o in orders]
             if result.error is not None:
@@ -486,7 +498,9 @@ def order_list(request):
     return render(request, "trading/order_list.html", context)
 
 
-def _executions(credential: Credential, start: dt.date, end: dt.date, symbol: str) -> dict:
+def _executions(
+    credential: Credential, start: dt.date, end: dt.date, symbol: str
+) -> dict[str, object]:
     async def read(client: KisClient) -> Executions:
         return await client.daily_executions(start, end, symbol=symbol)
 
@@ -551,13 +565,13 @@ def _plain(number: Decimal) -> str:
 
 @require_POST
 @login_required
-def reconcile_now(request):
+def reconcile_now(request: HttpRequest) -> HttpResponse:
     credential = _credential(request)
     if credential is None:
         messages.error(request, _("Choose a credential you may use first."))
         return redirect("trading:order_list")
     result = actions.reconcile(
-        credential, user=request.user, now=timezone.now(), ip=audit.client_ip(request)
+        credential, user=_user(request), now=timezone.now(), ip=audit.client_ip(request)
     )
     if result.error is not None:
         messages.error(
@@ -581,7 +595,7 @@ def reconcile_now(request):
 
 
 @login_required
-def trading_help(request):
+def trading_help(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trading/help.html",
