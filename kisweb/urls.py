@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
+    path("trading/", include("trading.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,79 @@
+"""The order ticket in a real browser against the simulator: place a paper order, find it
+among the open orders, cancel it."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from accounts.actions import verify_credential
+from tests.conftest import ALICE_PASSWORD
+from trading.models import Order
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def verified(user, credential) -> None:
+    """Verify with KIS as the credential page does; in a thread of its own, because
+    Playwright's loop runs in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(verify_credential, user, credential).result(timeout=30).ok
+
+
+def test_place_a_paper_order_see_it_open_and_cancel_it(
+    signed_in_page, alice, alice_credential, simulator
+):
+    verified(alice, alice_credential)
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    page.goto(reverse("trading:order_ticket") + "?symbol=005930")
+    expect(page.locator(".quote-price")).to_be_visible()
+    expect(page.locator(".env-badge--paper").first).to_be_visible()
+
+    ticket = page.locator("form.ticket")
+    step = page.locator(".tick-step[data-ticks='1']")
+    step.click()
+    expect(ticket.locator("input[name=price]")).to_have_value(step.get_attribute("data-price"))
+
+    # The day's lower limit: on the grid, inside the limits, and below every ask all day.
+    lower = simulator.sim.market.quote("005930").lower
+    ticket.locator("input[name=price]").fill(str(lower))
+    ticket.locator("input[name=quantity]").fill("2")
+    expect(page.locator("#estimate")).not_to_have_text("—")
+    ticket.locator("button.send").click()
+
+    expect(page).to_have_url(re.compile(r"/trading/orders/[0-9a-f-]{36}/$"))
+    expect(page.locator(".status--accepted")).to_be_visible()
+    order = Order.objects.get(owner=alice)
+    assert order.quantity == 2 and order.price == lower
+
+    page.goto(reverse("trading:order_list"))
+    row = page.locator(f"table.open-orders tr[data-order='{order.client_order_id}']")
+    expect(row).to_be_visible()
+    row.locator("button.cancel-order").click()
+
+    expect(page).to_have_url(re.compile(r"/trading/orders/$"))
+    expect(page.locator(".toast--success")).to_have_count(1)
+    expect(page.locator("table.open-orders")).to_have_count(0)
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert simulator.sim.stats.orders_received(alice_credential.app_key) == 2  # order, cancel
+
+
+def test_an_off_tick_price_is_refused_on_the_form(
+    signed_in_page, alice, alice_credential, simulator, console_watch
+):
+    console_watch.expect("status of 400")  # a refused ticket answers 400 Bad Request
+    verified(alice, alice_credential)
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    page.goto(reverse("trading:order_ticket") + "?symbol=005930")
+    ticket = page.locator("form.ticket")
+    lower = simulator.sim.market.quote("005930").lower
+    ticket.locator("input[name=price]").fill(str(lower + 1))
+    ticket.locator("input[name=quantity]").fill("1")
+    ticket.locator("button.send").click()
+    expect(page.locator(".field--error .errorlist")).to_contain_text("호가 단위")
+    assert Order.objects.count() == 0

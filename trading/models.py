@@ -1,0 +1,175 @@
+"""The order journal: one row per order, revise or cancel a person asked for.
+
+A row is committed as ``pending_send`` before KIS hears of it, so an order is never lost
+(a crash leaves the row) and never doubled (the idempotency key is unique per owner). Only
+``trading.actions`` writes these rows, and it moves ``status`` with conditional updates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Credential
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def owned_by(self, user: AbstractBaseUser | AnonymousUser) -> OrderQuerySet:
+        """Every query that touches orders starts here."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+    def unresolved(self) -> OrderQuerySet:
+        """Rows whose state KIS still has to tell us: unsent, unknown, or still open."""
+        return self.filter(status__in=Order.UNRESOLVED)
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING_SEND = "pending_send", _("Sending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        UNKNOWN = "unknown", _("Unknown — checking with KIS")
+        PARTIALLY_FILLED = "partially_filled", _("Partially filled")
+        FILLED = "filled", _("Filled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Kind(models.TextChoices):
+        NEW = "new", _("New order")
+        REVISE = "revise", _("Revise")
+        CANCEL = "cancel", _("Cancel")
+
+    class Market(models.TextChoices):
+        KRX = "KRX", _("Korea (KRX)")
+        US = "US", _("United States")
+
+    class Venue(models.TextChoices):
+        """``EXCG_ID_DVSN_CD`` for domestic orders; US orders keep their exchange code."""
+
+        KRX = "KRX", "KRX"
+        NXT = "NXT", "NXT"
+        SOR = "SOR", "SOR"
+        NASD = "NASD", "NASDAQ"
+        NYSE = "NYSE", "NYSE"
+        AMEX = "AMEX", "AMEX"
+
+    class Side(models.TextChoices):
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
+
+    # Statuses after which KIS will not change the row any more.
+    FINAL = (Status.REJECTED, Status.FILLED, Status.CANCELLED)
+    UNRESOLVED = (
+        Status.PENDING_SEND,
+        Status.UNKNOWN,
+        Status.ACCEPTED,
+        Status.PARTIALLY_FILLED,
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_order_id = models.CharField(_("client order id"), max_length=32, editable=False)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="orders",
+        verbose_name=_("owner"),
+    )
+    credential = models.ForeignKey(
+        Credential, on_delete=models.PROTECT, related_name="orders", verbose_name=_("credential")
+    )
+    environment = models.CharField(
+        _("environment"), max_length=8, choices=Credential.Environment.choices
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.NEW)
+    original = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="amendments",
+        verbose_name=_("original order"),
+    )
+    market = models.CharField(_("market"), max_length=4, choices=Market.choices)
+    venue = models.CharField(_("venue"), max_length=4, choices=Venue.choices, default=Venue.KRX)
+    side = models.CharField(_("side"), max_length=4, choices=Side.choices)
+    order_type = models.CharField(_("order type"), max_length=2, help_text="ORD_DVSN")
+    symbol = models.CharField(_("symbol"), max_length=12)
+    symbol_name = models.CharField(_("name"), max_length=100, blank=True)
+    price = models.DecimalField(_("price"), max_digits=18, decimal_places=4, default=Decimal(0))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING_SEND
+    )
+    kis_order_no = models.CharField(_("KIS order number"), max_length=16, blank=True)
+    kis_branch_no = models.CharField(_("KIS order branch"), max_length=8, blank=True)
+    kis_message = models.CharField(_("KIS message"), max_length=200, blank=True)
+    reject_code = models.CharField(_("reject code"), max_length=16, blank=True)
+    reject_text = models.CharField(_("reject text"), max_length=200, blank=True)
+    filled_quantity = models.PositiveIntegerField(_("filled quantity"), default=0)
+    average_fill_price = models.DecimalField(
+        _("average fill price"), max_digits=18, decimal_places=4, default=Decimal(0)
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ("-created_at",)
+        indexes = (
+            models.Index(fields=["owner", "-created_at"], name="trading_order_owner_idx"),
+            models.Index(fields=["credential", "status"], name="trading_order_status_idx"),
+        )
+        constraints = (
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], name="%(app_label)s_%(class)s_idempotent"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="%(app_label)s_%(class)s_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="new", original__isnull=True)
+                | Q(~Q(kind="new"), original__isnull=False),
+                name="%(app_label)s_%(class)s_amendment_has_original",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} {self.symbol} × {self.quantity} ({self.client_order_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("trading:order_detail", args=[self.pk])
+
+    @property
+    def is_paper(self) -> bool:
+        return self.environment == Credential.Environment.PAPER
+
+    @property
+    def is_open(self) -> bool:
+        """KIS holds a remaining quantity that may still be revised or cancelled."""
+        return (
+            self.kind != self.Kind.CANCEL
+            and bool(self.kis_order_no)
+            and self.status in (self.Status.ACCEPTED, self.Status.PARTIALLY_FILLED)
+        )
+
+    @property
+    def remaining_quantity(self) -> int:
+        return max(self.quantity - self.filled_quantity, 0)
+
+    @property
+    def amount(self) -> Decimal:
+        return self.price * self.quantity
