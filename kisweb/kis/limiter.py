@@ -100,6 +100,12 @@ class _Turns:
         self.lock = threading.Lock()
         self._lines: dict[str, _Line] = {}
 
+    def idle(self, app_key: str) -> bool:
+        """Whether nobody holds or waits for the key's turn (a hint: no lock is kept)."""
+        with self.lock:
+            line = self._lines.get(app_key)
+            return line is None or (not line.held and not line.waiters)
+
     def line(self, app_key: str) -> _Line:
         """The key's line; call with ``lock`` held."""
         line = self._lines.get(app_key)
@@ -178,7 +184,8 @@ class InProcessRateLimiter:
 
 _CLAIM = """
 -- KEYS: admission log, waiter queue, waiter leases, ticket counter (one app key)
--- ARGV: waiter id, calls, window (us), interval (us), lease (us)
+-- ARGV: waiter id, calls, window (us), interval (us), lease (us), queue ("1": take a ticket
+-- when it cannot go now; "0": only go if it can, else leave no trace)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local waiter, calls = ARGV[1], tonumber(ARGV[2])
@@ -188,11 +195,9 @@ for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format
   redis.call('ZREM', KEYS[2], gone)
   redis.call('ZREM', KEYS[3], gone)
 end
-if not redis.call('ZSCORE', KEYS[2], waiter) then
-  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), waiter)
-end
--- A waiter goes when the window has room for it and for every waiter ahead of it.
-local rank = redis.call('ZRANK', KEYS[2], waiter)
+-- A waiter goes when the window has room for it and for every waiter ahead of it; one
+-- without a ticket yet would stand behind them all.
+local rank = redis.call('ZRANK', KEYS[2], waiter) or redis.call('ZCARD', KEYS[2])
 local admitted = redis.call('ZCARD', KEYS[1])
 local wait = 0
 if admitted + rank >= calls then
@@ -200,7 +205,12 @@ if admitted + rank >= calls then
   local frees = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
   wait = window
   if frees[2] then wait = math.max(tonumber(frees[2]) + window - now, 1) end
-  redis.call('ZADD', KEYS[3], string.format('%d', now + lease), waiter)
+  if ARGV[6] == '1' then
+    if not redis.call('ZSCORE', KEYS[2], waiter) then
+      redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), waiter)
+    end
+    redis.call('ZADD', KEYS[3], string.format('%d', now + lease), waiter)
+  end
 else
   local stamp = now
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
@@ -234,9 +244,12 @@ class RedisRateLimiter:
     cancelled waiter gives its ticket back at once. The keys expire once the log and the
     leases have run out, plus a second.
 
-    In one process only the head of the app key's line talks to Redis, so a process keeps
-    one ticket per key however many callers wait, and at most ``max_concurrent_calls``
-    script calls are in flight, so many app keys never exhaust the connection pool.
+    A caller that finds no one of its process waiting for the key asks at once, without a
+    ticket, so a burst from idle costs one round trip, not one per call; if there is no
+    room it joins the process's line. Only the head of that line holds a ticket and polls,
+    so a process keeps one ticket per key however many callers wait. At most
+    ``max_concurrent_calls`` script calls are in flight, so many app keys never exhaust the
+    connection pool.
     """
 
     def __init__(
@@ -271,6 +284,13 @@ class RedisRateLimiter:
             round(1_000_000 * self.limits.interval_s(env)),
             round(1_000_000 * self._lease_s),
         ]
+        if self._turns.idle(app_key):
+            # Nobody of this process waits for this key: try at once, in parallel with the
+            # rest of a burst, and join the line only if there is no room.
+            async with self._in_flight:
+                if int(await self._claim(keys=keys, args=[*args, 0])) <= 0:
+                    return
+        args.append(1)
         await self._turns.take(app_key)
         try:
             while True:

@@ -278,12 +278,13 @@ async def test_redis_burst_within_the_limit_goes_without_waiting_for_the_window(
     shared_redis, prefix
 ):
     """A window of 5 s makes any wait for it unmistakable: 5 calls from idle finish long
-    before, the 6th does not."""
+    before, without a ticket among them; the 6th queues."""
     limits = RateLimits(real_per_s=5, window_s=5.0)
     limiter = RedisRateLimiter(shared_redis, limits, prefix=prefix)
     started = time.monotonic()
     await asyncio.gather(*(limiter.acquire("app-1", REAL) for _ in range(5)))
     assert time.monotonic() - started < 2.5
+    assert await shared_redis.exists(f"{prefix}:{{app-1}}:tickets") == 0  # none had to queue
     sixth = asyncio.create_task(limiter.acquire("app-1", REAL))
     await wait_for_queue(shared_redis, prefix, 1)
     assert not sixth.done()
