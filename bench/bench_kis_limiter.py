@@ -17,7 +17,6 @@ busy loop): the windows must still hold, the rate is not judged (the stalled tim
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 import sys
 import threading
@@ -150,9 +149,9 @@ async def run_callers(
         await asyncio.sleep(DURATION_S)
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    _, running = await asyncio.wait(tasks, timeout=10)
+    if running:
+        raise RuntimeError(f"{len(running)} callers did not stop when cancelled")
 
 
 def report_sustained(name: str, stamps: list[float], started: float, *, stall: bool) -> bool:
@@ -197,7 +196,9 @@ def sustained_redis(*, stall: bool) -> bool:
 
     stall_at = DURATION_S / 2 if stall else None
     threads = [
-        threading.Thread(target=asyncio.run, args=(process(stall_at if i == 0 else None),))
+        threading.Thread(
+            target=asyncio.run, args=(process(stall_at if i == 0 else None),), daemon=True
+        )
         for i in range(2)
     ]
     started = time.monotonic()
@@ -205,6 +206,9 @@ def sustained_redis(*, stall: bool) -> bool:
         thread.start()
     for thread in threads:
         thread.join(DURATION_S + 30)
+    if any(thread.is_alive() for thread in threads):
+        print("redis (2 processes): a process did not finish FAIL")
+        return False
     return report_sustained("redis (2 processes)", stamps, started, stall=stall)
 
 
