@@ -208,10 +208,10 @@ class RecordingLimiter:
 
 @pytest.mark.parametrize("env", ["real", "paper"])
 async def test_bursts_through_the_client_never_trip_the_simulators_limit(env):
-    """At the default margin (18 of 20 real, 2 of 2 paper, in 1.03 s) the simulator's own
-    sliding window (20/s, 2/s) never answers EGW00201, although the first burst's calls
-    reach it spread out; and a burst within the limit leaves at once: every call of it is
-    admitted before the first one reaches the simulator."""
+    """At the default margin (18 of 20 real, 2 of 2 paper, in 1.03 s) a burst within the
+    limit leaves at once: every call of it is admitted before the first one reaches the
+    simulator. Then the budget is spent and two calls more wait for the window; the
+    simulator's own sliding window (20/s, 2/s) never answers EGW00201."""
     simulator = Simulator(accounts=[], speed=0)
     await simulator.start()
     account = simulator.add_account(make_account(env))
@@ -221,21 +221,23 @@ async def test_bursts_through_the_client_never_trip_the_simulators_limit(env):
     # The token comes through another client on the same store, so this limiter starts idle.
     issuer = KisClient(credentials_for(account), url, token_store=store)
     kis = KisClient(credentials_for(account), url, token_store=store, limiter=limiter)
-    burst, more = (5, 40) if env == "real" else (2, 2)
+    burst, limit = (5, 18) if env == "real" else (2, 2)
     try:
         await issuer.ensure_token()
         await asyncio.gather(*(kis.quote("005930") for _ in range(burst)))
         arrivals = [r.t for r in simulator.stats.requests(appkey=account.appkey) if r.tr_id]
         assert len(limiter.admitted) == len(arrivals) == burst
         assert max(limiter.admitted) < min(arrivals)
-        await asyncio.gather(*(kis.quote("005930") for _ in range(more)))
+        await asyncio.gather(*(kis.quote("005930") for _ in range(limit - burst + 2)))
     finally:
         await issuer.aclose()
         await kis.aclose()
         await simulator.stop()
     records = [r for r in simulator.stats.requests(appkey=account.appkey) if r.tr_id]
     assert [r.msg_cd for r in records if r.msg_cd == "EGW00201"] == []
-    assert len(records) == burst + more and {r.status for r in records} == {200}
+    assert len(records) == limit + 2 and {r.status for r in records} == {200}
+    admitted = sorted(limiter.admitted)
+    assert admitted[limit] - admitted[0] >= held(RateLimits())  # the first over the limit waited
 
 
 # -- Redis (hosted pass) ----------------------------------------------------------------------
