@@ -1,63 +1,79 @@
-"""Per-app-key request pacing, shared by every client of that key (REFERENCE.md §6).
+"""Per-app-key request pacing, shared by every client of that key (docs/kis-protocol.md §6).
 
-KIS allows about 20 REST calls a second per real app key and 2 per paper key; bursts near
-20 still trip EGW00201, so the defaults are 18 and 2. Calls are spaced ``(1 + window_guard_s)
-/ rate`` apart: evenly spaced calls at exactly the rate put rate + 1 calls in a closed
-one-second window, and network jitter moves calls by milliseconds, so the guard keeps every
-one-second window at KIS within the rate (with ``burst`` 1) at the cost of ~3% throughput.
+KIS allows about 20 REST calls a second per real app key and 2 per paper key, and its
+EGW00201 answers near 20/s fit a *sliding* one-second window. The limiter keeps a sliding
+log of admissions per app key: a call goes at once while fewer than the limit are logged in
+the last ``window_s``, and waits in a FIFO line otherwise, so a page's burst of calls pays
+no waiting while the budget is free. The margin below KIS's figures is configurable
+(``RateLimits``): by default 18 calls of real's 20 (2 of paper's 2) in a window of 1.03 s.
 
-**Claim on due, not reservation.** KIS counts the moment a request arrives, so the limiter
-spaces the moments callers actually *go*. An earlier design handed each caller a future
-slot and let it sleep until then; any stall between reserving and sending (a GC pause, a
-busy event loop, a descheduled thread) woke every caller whose slot had passed at once and
-they left back to back: rate + rate·stall calls in one second. Now the callers of one app key
-wait in a FIFO; only the head waits for the due time, and when it wakes it claims at *now*
-(re-checked under the lock), sets ``next_due = now + interval`` and hands the turn to the
-next waiter, waking it on its own event loop. After a stall the next call goes at once and
-the one after waits a full interval from then. Each call costs O(1) wake-ups; order is
-first come, first served; a cancelled caller gives its turn on without spending a slot.
+**Logged one interval apart.** The log records each admission at ``now``, or one interval
+(``window_s / limit``) after the previous entry if that is later: a burst leaves at once,
+but its slots come back one by one. A limiter sees calls leave, not arrive: the calls of a
+burst reach KIS spread over tens or hundreds of milliseconds (new connections, a busy
+loop), and had their slots all come back exactly one window later, the next burst would
+land in the same KIS second as the tail of the first. Entries dated ahead only make the log
+stricter, so no window of real admissions holds more than the limit; under sustained load
+calls go one interval apart, as evenly as KIS would want them. A caller up to
+``LATE_CREDIT_S`` (5 ms) late for its slot is logged at the slot's time, so timer rounding
+and a Redis round trip cost no throughput; the log may so date an admission 5 ms early,
+well inside the 30 ms the window runs beyond KIS's second.
 
-What it costs: a slot is spent only by a caller that is there to take it, so a timer that
-fires late delays every later call. asyncio rounds timer sleeps up to whole milliseconds, so
-at 100/s strict claim-at-now would lose ~10% of the rate; the limiter therefore credits up to
-``LATE_CREDIT_S`` (2 ms) of lateness (``next_due = max(next_due, now - LATE_CREDIT_S) +
-interval``). Two consecutive claims are thus never closer than ``interval - 2 ms`` and a
-one-second window holds at most ``floor((1 + 0.002) / interval) + 1`` claims, well inside the
-guard; a longer stall is not credited. A stall *after* a claim, before the request leaves,
-can still put two requests back to back; the guard and the client's margin cover that.
+**Timestamped when granted.** An admission is checked and logged under the lock at the
+moment the caller is let go, never reserved ahead. A stalled event loop (a GC pause, a busy
+callback, a descheduled thread) therefore cannot release more than the window allows: after
+the stall the callers are checked against the log one by one, and the log already holds
+every call that left. Only the head of an app key's line waits for the log to make room;
+when it goes it hands the turn to the next waiter, woken on its own event loop, so each
+call costs O(1) wake-ups, order is first come first served, and a cancelled caller gives
+its turn on without using a slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 import time
+import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .credentials import Environment
 
-LATE_CREDIT_S = 0.002
-"""How late a waking caller may be and still count as on time (timer granularity)."""
+if TYPE_CHECKING:
+    import redis.asyncio
+
+LATE_CREDIT_S = 0.005
+"""A caller this late for its slot is logged at the slot's time, not at its own."""
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Calls per second per app key, by environment, and how many may go back to back."""
+    """How many calls per app key may go in any sliding ``window_s``, by environment."""
 
-    real_per_s: float = 18.0
-    paper_per_s: float = 2.0
-    burst: int = 1
-    window_guard_s: float = 0.03
+    real_per_s: int = 18
+    paper_per_s: int = 2
+    window_s: float = 1.03
 
-    def per_second(self, env: Environment) -> float:
+    def per_second(self, env: Environment) -> int:
         return self.real_per_s if env is Environment.REAL else self.paper_per_s
 
     def interval_s(self, env: Environment) -> float:
-        """Seconds between two calls for one app key."""
-        return (1.0 + self.window_guard_s) / self.per_second(env)
+        """The least gap between two logged admissions of one app key."""
+        return self.window_s / self.per_second(env)
+
+
+def _wait_s(stamps: Sequence[float], now: float, calls: int, window: float) -> float:
+    """0 when one more call fits the window after the sorted ``stamps``, else the seconds
+    until it does."""
+    recent = [stamp for stamp in stamps if now - stamp < window]
+    if len(recent) < calls:
+        return 0.0
+    return window - (now - recent[len(recent) - calls])
 
 
 class RateLimiter(Protocol):
@@ -74,20 +90,27 @@ class _Line:
     waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=deque
     )
-    next_due: float = float("-inf")  # the in-process limiter's GCRA time (monotonic)
+    admitted: deque[float] = field(default_factory=deque)  # the in-process log (monotonic)
 
 
 class _Turns:
     """A FIFO turn per app key, shared by any number of event loops and threads.
 
-    ``take`` returns when the caller holds the turn; ``give`` passes it to the next live
-    waiter (woken on its own loop) or frees it. Exactly one caller holds a key's turn at a
-    time, so only that caller ever waits for the due time.
+    ``take`` returns when the caller holds the turn (at once, without suspending, when no
+    one holds it); ``give`` passes it to the next live waiter (woken on its own loop) or
+    frees it. Exactly one caller holds a key's turn at a time, so only that caller ever
+    waits for the window.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._lines: dict[str, _Line] = {}
+
+    def idle(self, app_key: str) -> bool:
+        """Whether nobody holds or waits for the key's turn (a hint: no lock is kept)."""
+        with self.lock:
+            line = self._lines.get(app_key)
+            return line is None or (not line.held and not line.waiters)
 
     def line(self, app_key: str) -> _Line:
         """The key's line; call with ``lock`` held."""
@@ -138,94 +161,169 @@ class _Turns:
             waiter.set_result(None)
 
 
+def _stamp(stamps: Sequence[float], now: float, interval: float) -> float:
+    """When to log an admission at ``now``: one interval after the last entry, unless that
+    is more than ``LATE_CREDIT_S`` ago."""
+    if not stamps:
+        return now
+    due = stamps[-1] + interval
+    return due if now - due <= LATE_CREDIT_S else now
+
+
 class InProcessRateLimiter:
-    """GCRA on claim time in memory: one process (any number of clients, loops or threads)."""
+    """A sliding log in memory: one process (any number of clients, loops or threads)."""
 
     def __init__(self, limits: RateLimits | None = None) -> None:
         self.limits = limits or RateLimits()
         self._turns = _Turns()
 
     async def acquire(self, app_key: str, env: Environment) -> None:
+        calls, window = self.limits.per_second(env), self.limits.window_s
         interval = self.limits.interval_s(env)
-        tolerance = interval * (self.limits.burst - 1)
         await self._turns.take(app_key)
         try:
             while True:
                 with self._turns.lock:
-                    line = self._turns.line(app_key)
+                    admitted = self._turns.line(app_key).admitted
                     now = time.monotonic()
-                    wait = line.next_due - tolerance - now
+                    while admitted and now - admitted[0] >= window:
+                        admitted.popleft()
+                    wait = _wait_s(admitted, now, calls, window)
                     if wait <= 0:
-                        line.next_due = max(line.next_due, now - LATE_CREDIT_S) + interval
+                        admitted.append(_stamp(admitted, now, interval))
                         return
                 await asyncio.sleep(wait)
         finally:
             self._turns.give(app_key)
 
 
-_GCRA_CLAIM = """
+_CLAIM = """
+-- KEYS: admission log, waiter queue, waiter leases, ticket counter (one app key)
+-- ARGV: waiter id, calls, window (us), interval (us), lease (us), late credit (us), queue
+-- ("1": take a ticket when it cannot go now; "0": only go if it can, else leave no trace)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local credit = tonumber(ARGV[3])
-local due = tonumber(redis.call('GET', KEYS[1]) or 0)
-if now < due - tolerance then
-  return due - tolerance - now
+local waiter, calls = ARGV[1], tonumber(ARGV[2])
+local window, interval, lease = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local credit = tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - window))
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now))) do
+  redis.call('ZREM', KEYS[2], gone)
+  redis.call('ZREM', KEYS[3], gone)
 end
-if due < now - credit then due = now - credit end
-due = due + interval
-redis.call('SET', KEYS[1], string.format('%d', due), 'PX', math.floor((due - now) / 1000) + 1000)
-return 0
+-- A waiter goes when the window has room for it and for every waiter ahead of it; one
+-- without a ticket yet would stand behind them all.
+local rank = redis.call('ZRANK', KEYS[2], waiter) or redis.call('ZCARD', KEYS[2])
+local admitted = redis.call('ZCARD', KEYS[1])
+local wait = 0
+if admitted + rank >= calls then
+  local index = admitted - calls + rank
+  local frees = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+  wait = window
+  if frees[2] then wait = math.max(tonumber(frees[2]) + window - now, 1) end
+  if ARGV[7] == '1' then
+    if not redis.call('ZSCORE', KEYS[2], waiter) then
+      redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), waiter)
+    end
+    redis.call('ZADD', KEYS[3], string.format('%d', now + lease), waiter)
+  end
+else
+  local stamp = now
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if last[2] and now - (tonumber(last[2]) + interval) <= credit then
+    stamp = tonumber(last[2]) + interval
+  end
+  redis.call('ZADD', KEYS[1], string.format('%d', stamp), waiter)
+  redis.call('ZREM', KEYS[2], waiter)
+  redis.call('ZREM', KEYS[3], waiter)
+end
+local ttl = math.floor((2 * window + lease) / 1000) + 1000  -- entries run a window ahead
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ttl) end
+return wait
+"""
+
+_LEAVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
 """
 
 
 class RedisRateLimiter:
-    """GCRA on claim time on Redis: all processes sharing ``redis`` stay under the limit.
+    """A sliding log on Redis: all processes sharing ``redis`` stay under the limit.
 
-    The caller at the head of this process's line for an app key asks one Lua script "may I
-    go now?" on the Redis clock (so process clocks need not agree): it answers 0 and moves
-    the key's due time one interval past now if the call is due (crediting up to
-    ``LATE_CREDIT_S`` of lateness, as in process), else the microseconds to wait; the head
-    sleeps that long and asks again. Only the head asks, so a process makes about one Redis
-    call per slot per key however many callers wait, and a stalled process cannot release a
-    burst of stale slots: it must ask again after the stall. Heads of several processes race
-    for each slot (no FIFO across processes). At most ``max_concurrent_calls`` script calls
-    are in flight at once, so many app keys never exhaust the Redis connection pool.
+    Per app key Redis holds the admission log (a sorted set scored by the Redis clock, so
+    process clocks need not agree) and a queue of waiters ordered by ticket. One Lua script
+    asks "may I go now?" atomically: it drops admissions that left the window, gives a new
+    waiter the next ticket, and admits it (logged as in process) when the window has room
+    for it and for every waiter ahead; otherwise it answers the microseconds until that
+    room opens. Waiters of all processes are so admitted in ticket order. A waiter asks
+    again at least every ``lease_s / 4`` and holds its place for ``lease_s`` after each ask,
+    so the ticket of a process that died or froze lapses instead of blocking the key; a
+    cancelled waiter gives its ticket back at once. The keys expire once the log and the
+    leases have run out, plus a second.
+
+    A caller that finds no one of its process waiting for the key asks at once, without a
+    ticket, so a burst from idle costs one round trip, not one per call; if there is no
+    room it joins the process's line. Only the head of that line holds a ticket and polls,
+    so a process keeps one ticket per key however many callers wait. At most
+    ``max_concurrent_calls`` script calls are in flight, so many app keys never exhaust the
+    connection pool.
     """
 
     def __init__(
         self,
-        redis,
+        redis: redis.asyncio.Redis,
         limits: RateLimits | None = None,
         *,
         prefix: str = "kisweb:kis:rate",
         max_concurrent_calls: int = 8,
+        lease_s: float = 1.0,
     ) -> None:
         self.limits = limits or RateLimits()
-        self._redis = redis
         self._prefix = prefix
-        self._script = redis.register_script(_GCRA_CLAIM)
+        self._claim = redis.register_script(_CLAIM)
+        self._leave = redis.register_script(_LEAVE)
         self._in_flight = asyncio.Semaphore(max_concurrent_calls)
+        self._lease_s = lease_s
         self._turns = _Turns()
+        self._waiter_ids = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
+
+    def _keys(self, app_key: str) -> list[str]:
+        base = f"{self._prefix}:{{{app_key}}}"  # one hash slot per app key on a cluster
+        return [f"{base}:log", f"{base}:queue", f"{base}:leases", f"{base}:tickets"]
 
     async def acquire(self, app_key: str, env: Environment) -> None:
-        interval_us = round(1_000_000 * self.limits.interval_s(env))
-        tolerance_us = interval_us * (self.limits.burst - 1)
-        credit_us = round(1_000_000 * LATE_CREDIT_S)
+        keys = self._keys(app_key)
+        waiter = next(self._waiter_ids)
+        args: list[str | int] = [
+            waiter,
+            self.limits.per_second(env),
+            round(1_000_000 * self.limits.window_s),
+            round(1_000_000 * self.limits.interval_s(env)),
+            round(1_000_000 * self._lease_s),
+            round(1_000_000 * LATE_CREDIT_S),
+        ]
+        if self._turns.idle(app_key):
+            # Nobody of this process waits for this key: try at once, in parallel with the
+            # rest of a burst, and join the line only if there is no room.
+            async with self._in_flight:
+                if int(await self._claim(keys=keys, args=[*args, 0])) <= 0:
+                    return
+        args.append(1)
         await self._turns.take(app_key)
         try:
             while True:
                 async with self._in_flight:
-                    wait_us = int(
-                        await self._script(
-                            keys=[f"{self._prefix}:{app_key}"],
-                            args=[interval_us, tolerance_us, credit_us],
-                        )
-                    )
+                    wait_us = int(await self._claim(keys=keys, args=args))
                 if wait_us <= 0:
                     return
-                await asyncio.sleep(wait_us / 1_000_000)
+                await asyncio.sleep(min(wait_us / 1_000_000, self._lease_s / 4))
+        except BaseException:
+            # Give the ticket back so the waiters behind need not wait out the lease; if
+            # Redis cannot be reached for that, the lease lapses on its own.
+            with contextlib.suppress(Exception):
+                await self._leave(keys=keys[1:3], args=[waiter])
+            raise
         finally:
             self._turns.give(app_key)
 
