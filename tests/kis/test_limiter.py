@@ -26,7 +26,7 @@ from kisweb.kis.limiter import LATE_CREDIT_S
 from kisweb.kissim import Simulator, make_account
 from tests.helpers import max_in_any_window
 
-from .conftest import credentials_for
+from .conftest import KRX_SYMBOLS, credentials_for
 
 REAL = Environment.REAL
 PAPER = Environment.PAPER
@@ -214,11 +214,12 @@ async def test_bursts_through_the_client_never_trip_the_simulators_limit(env):
     burst, limit = (5, 18) if env == "real" else (2, 2)
     try:
         await issuer.ensure_token()
-        await asyncio.gather(*(kis.quote("005930") for _ in range(burst)))
+        # Distinct symbols: identical reads in flight would be one shared call.
+        await asyncio.gather(*(kis.quote(code) for code in KRX_SYMBOLS[:burst]))
         arrivals = [r.t for r in simulator.stats.requests(appkey=account.appkey) if r.tr_id]
         assert len(limiter.admitted) == len(arrivals) == burst
         assert max(limiter.admitted) < min(arrivals)
-        await asyncio.gather(*(kis.quote("005930") for _ in range(limit - burst + 2)))
+        await asyncio.gather(*(kis.quote(code) for code in KRX_SYMBOLS[burst : limit + 2]))
     finally:
         await issuer.aclose()
         await kis.aclose()
