@@ -8,15 +8,15 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
-from django.shortcuts import redirect
+from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import record
 from accounts.models import AuditEvent, Credential, KisToken
+from kisweb.redirects import safe_next_path
 
 User = get_user_model()
 
@@ -25,14 +25,10 @@ def admin_sign_in(request, extra_context=None):
     """The admin's own sign-in page asks only for a password, which would let a staff
     member with an authenticator skip the code. Staff sign in through kisweb's sign-in
     (password, then code) like everyone else; this page only sends them there."""
-    next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("admin:index")
+    next_url = safe_next_path(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("admin:index"))
     if request.user.is_authenticated:
         if admin.site.has_permission(request):
-            return redirect(next_url)
+            return HttpResponseRedirect(next_url)
         # Signed in but not staff: sending them to sign in again would loop.
         raise PermissionDenied
     return redirect_to_login(next_url)

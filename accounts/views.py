@@ -12,9 +12,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -24,6 +23,7 @@ from django_otp import login as otp_login
 from accounts import actions, audit
 from accounts.forms import CredentialForm, OtpForm, SelectCredentialForm, SignUpForm
 from accounts.models import AuditEvent, Credential
+from kisweb.redirects import redirect_to_next, safe_next_path
 
 PENDING_SIGN_IN = "accounts:pending_sign_in"
 PENDING_SIGN_IN_TTL_S = 300
@@ -53,6 +53,11 @@ class SignInView(auth_views.LoginView):
     """Password first; people with an authenticator then give a code (``sign_in_code``)."""
 
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        # A path only (never a URL name), and never this page: Django's view raises on a
+        # signed-in visit whose ``next`` is the sign-in page itself.
+        return safe_next_path(self.request, super().get_redirect_url(), "")
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(signup_open=settings.KISWEB_SIGNUP_OPEN, **kwargs)
@@ -86,7 +91,9 @@ def sign_in_code(request):
             del request.session[PENDING_SIGN_IN]
             auth_login(request, user, backend=pending["backend"])
             otp_login(request, device)
-            return redirect(pending["next"])
+            return redirect_to_next(
+                request, pending["next"], resolve_url(settings.LOGIN_REDIRECT_URL)
+            )
         audit.record(
             None,
             AuditEvent.Action.SIGN_IN_FAILED,
@@ -264,12 +271,7 @@ def credential_select(request):
     except (actions.SecondFactorRequired, actions.CredentialDisabled) as refusal:
         return _refuse_use(request, refusal)
     messages.success(request, _("Now using “%(label)s”.") % {"label": credential.label})
-    next_url = form.cleaned_data["next"]
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("accounts:credential_list")
-    return redirect(next_url)
+    return redirect_to_next(request, form.cleaned_data["next"], reverse("accounts:credential_list"))
 
 
 @login_required
