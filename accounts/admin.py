@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.audit import record
+from accounts.actions import CredentialInput, update_credential
+from accounts.audit import client_ip, record
 from accounts.models import AuditEvent, Credential, KisToken
+from accounts.texts import SECRET_UNREADABLE_FOR_STAFF
 from kisweb.redirects import safe_next_path
 
 User = get_user_model()
@@ -164,19 +166,21 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
 
     # Staff changes and deletions belong in the audit trail like the owners' own.
     def save_model(self, request, obj, form, change):
-        if not obj.is_enabled:
-            # As an owner's own edit does: a disabled credential is not the one in use.
-            obj.is_selected = False
-        super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            record(
-                request.user,
-                AuditEvent.Action.CREDENTIAL_CHANGED,
-                obj,
-                request,
-                via="admin",
-                fields=sorted(form.changed_data),
-            )
+        """The edit goes through the owners' own action: one rule for what stays in use
+        and one audit entry. Staff edit only the label, the HTS ID and whether it is on."""
+        stored = Credential.objects.select_related("owner").get(pk=obj.pk)
+        edit = CredentialInput(
+            label=obj.label,
+            environment=stored.environment,
+            app_key=stored.app_key,
+            app_secret="",
+            account_number=stored.account_number,
+            product_code=stored.product_code,
+            hts_id=obj.hts_id,
+            is_enabled=obj.is_enabled,
+        )
+        update_credential(stored.owner, stored, edit, ip=client_ip(request), staff=request.user)
+        obj.refresh_from_db()
 
     def delete_model(self, request, obj):
         self._record_deletion(request, obj)
@@ -208,10 +212,7 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
     @admin.display(description=_("app secret"))
     def secret_status(self, credential):
         if not credential.secret_is_readable:
-            return _(
-                "cannot be opened: the key that encrypted it is no longer configured. "
-                "The owner must enter the app secret again."
-            )
+            return SECRET_UNREADABLE_FOR_STAFF
         return _("stored encrypted, never shown")
 
     @admin.display(boolean=True, description=_("secret readable"))

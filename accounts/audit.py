@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from axes.helpers import get_client_ip_address
 from django.db import models
 
 from accounts.models import AuditEvent
+from accounts.printable import one_line
 
 log = logging.getLogger(__name__)
-
-# Line breaks, other control characters and bidi overrides, shown escaped in the log line: a
-# user name typed at sign-in is anyone's text and must not forge a line of its own.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _one_line(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
 
 
 # Detail keys that could only hold something secret are refused outright.
@@ -56,8 +48,8 @@ def record(actor, action: str, target=None, request=None, *, ip=None, **detail) 
     event.save()
     log.info(
         "audit %s by %s on %s",
-        _one_line(event.action),
-        _one_line(event.actor_name) or "-",
-        _one_line(event.target_repr),
+        one_line(event.action),
+        one_line(event.actor_name) or "-",
+        one_line(event.target_repr),
     )
     return event

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import CredentialInput
 from accounts.models import Credential
+from accounts.printable import has_unprintable
+from accounts.texts import SECRET_UNREADABLE
 
 # REFERENCE.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
 # same). A wrong length is almost always a copy-paste accident, so it is refused here.
@@ -23,9 +25,6 @@ HTS_ID = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 # Keys and secrets travel in HTTP headers, which carry ASCII only: anything else (a Korean
 # letter, a zero-width space from a chat app) could never work and made the KIS call fail.
 PRINTABLE_ASCII = re.compile(r"[!-~]+")
-# Line breaks, other control characters and bidi overrides: a label is shown on one line
-# everywhere (top bar, admin, audit trail) and must read the way it was typed.
-LABEL_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _no_whitespace(value: str, length: int, what: str) -> str:
@@ -109,14 +108,11 @@ class CredentialForm(forms.Form):
                 self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
             else:
                 # Keeping a secret no key opens would keep the credential unusable.
-                self.fields["app_secret"].help_text = _(
-                    "The stored secret cannot be opened (its encryption key is no longer "
-                    "configured). Enter it again."
-                )
+                self.fields["app_secret"].help_text = SECRET_UNREADABLE
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"]
-        if LABEL_UNPRINTABLE.search(label):
+        if has_unprintable(label):
             raise forms.ValidationError(
                 _("Enter the label on one line, without control characters.")
             )

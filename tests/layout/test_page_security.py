@@ -7,30 +7,7 @@ checked without anyone listing them here.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.layout.conftest import inspect_html
-
-# Directive by directive (django-csp writes them in no fixed order). connect-src is the
-# site's own origin only: 'self' covers ws:/wss: to it (CSP Level 3), nothing else.
-EXPECTED_POLICY = {
-    "default-src": "'self'",
-    "script-src": "'self'",
-    "style-src": "'self'",
-    "img-src": "'self' data:",
-    "connect-src": "'self'",
-    "font-src": "'self'",
-    "frame-ancestors": "'none'",
-    "form-action": "'self'",
-    "base-uri": "'self'",
-    "object-src": "'none'",
-}
-
-
-def _directives(header: str) -> dict[str, str]:
-    directives = [part.strip().split(" ", 1) for part in header.split(";")]
-    assert all(len(directive) == 2 for directive in directives), header
-    parsed = {name: value for name, value in directives}
-    assert len(parsed) == len(directives), f"a directive is repeated: {header}"
-    return parsed
+from tests.layout.conftest import EXPECTED_POLICY, inspect_html, policy_directives
 
 
 def _plain_paths(patterns, prefix=""):
@@ -68,7 +45,7 @@ def visitor(request, client, django_user_model):
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_passes_the_content_security_policy(visitor, path):
     response = visitor.get(path, follow=True)
-    assert _directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
+    assert policy_directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
     if not response["Content-Type"].startswith("text/html"):
         return
     anatomy = inspect_html(response.content.decode())
@@ -83,4 +60,4 @@ def test_every_page_passes_the_content_security_policy(visitor, path):
 def test_the_policy_is_on_error_pages_too(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
-    assert _directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
+    assert policy_directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
