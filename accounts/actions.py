@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import formats, timezone
@@ -26,7 +26,7 @@ from accounts.texts import SECRET_UNREADABLE, explain_kis_error
 from kisweb.kis import KisError, Token
 
 Action = AuditEvent.Action
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 class SecondFactorRequired(Exception):
@@ -137,7 +137,7 @@ def update_credential(
     in_use = credential.is_enabled if staff is not None else may_use(owner, credential)
     if credential.is_selected and not in_use:
         credential.is_selected = False
-    via = {"via": "admin"} if staff is not None else {}
+    via: dict[str, Any] = {"via": "admin"} if staff is not None else {}
     with transaction.atomic():
         credential.save()
         if {"app_key", "environment"} & set(changed):

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import CredentialInput
 from accounts.models import Credential
 from accounts.printable import has_unprintable
 from accounts.texts import SECRET_UNREADABLE
+
+if TYPE_CHECKING:
+    _UserCreationForm = UserCreationForm[User]
+else:
+    # Django's form takes no type argument at run time (django-stubs' does).
+    _UserCreationForm = UserCreationForm
 
 # REFERENCE.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
 # same). A wrong length is almost always a copy-paste accident, so it is refused here.
@@ -81,7 +89,13 @@ class CredentialForm(forms.Form):
         help_text=_("A disabled credential is kept but never used."),
     )
 
-    def __init__(self, *args, owner, instance: Credential | None = None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        owner: User | AnonymousUser,
+        instance: Credential | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.owner = owner
         self.instance = instance
         if instance is not None:
@@ -111,7 +125,7 @@ class CredentialForm(forms.Form):
                 self.fields["app_secret"].help_text = SECRET_UNREADABLE
 
     def clean_label(self) -> str:
-        label = self.cleaned_data["label"]
+        label: str = self.cleaned_data["label"]
         if has_unprintable(label):
             raise forms.ValidationError(
                 _("Enter the label on one line, without control characters.")
@@ -126,13 +140,13 @@ class CredentialForm(forms.Form):
     def clean_app_key(self) -> str:
         if not self.cleaned_data["app_key"] and self.instance is not None:
             return self.instance.app_key
-        return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, _("app key"))
+        return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, str(_("app key")))
 
     def clean_app_secret(self) -> str:
         secret = self.cleaned_data["app_secret"]
         if not secret and self.instance is not None:
             return ""
-        return _no_whitespace(secret, APP_SECRET_LENGTH, _("app secret"))
+        return _no_whitespace(secret, APP_SECRET_LENGTH, str(_("app secret")))
 
     def clean_account_number(self) -> str:
         match = ACCOUNT_NUMBER.fullmatch(self.cleaned_data["account_number"].strip())
@@ -146,7 +160,7 @@ class CredentialForm(forms.Form):
         return f"{match[1]}-{match[2]}"
 
     def clean_hts_id(self) -> str:
-        hts_id = self.cleaned_data["hts_id"].strip()
+        hts_id: str = self.cleaned_data["hts_id"].strip()
         if not HTS_ID.fullmatch(hts_id):
             raise forms.ValidationError(
                 _("Enter your HTS ID: letters, digits, “.”, “_” or “-”, at most 20.")
@@ -189,7 +203,7 @@ class OtpForm(forms.Form):
     )
 
 
-class SignUpForm(UserCreationForm):
+class SignUpForm(_UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")

@@ -13,8 +13,7 @@ from base64 import b32encode
 from dataclasses import dataclass
 
 import qrcode  # type: ignore[import-untyped]  # no type information (types-qrcode exists)
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import (  # type: ignore[import-untyped]  # untyped
@@ -26,7 +25,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 
 Action = AuditEvent.Action
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 PENDING_SIGN_IN = "accounts:pending_sign_in"
 CODE_STEP_TTL_S = 300
@@ -41,7 +40,7 @@ class PendingSignIn:
     next_url: str
 
 
-def start_code_step(session: SessionBase, user: AbstractBaseUser, next_url: str) -> None:
+def start_code_step(session: SessionBase, user: User, next_url: str) -> None:
     """Park a sign-in whose password was right until the code comes (or time is up)."""
     session[PENDING_SIGN_IN] = {
         "user": str(user.pk),
@@ -71,7 +70,7 @@ def record_wrong_code(username: str, *, ip: str | None) -> None:
     audit.record(None, Action.SIGN_IN_FAILED, ip=ip, username=username, step="code")
 
 
-def pending_totp_device(user: AbstractBaseUser) -> TOTPDevice:
+def pending_totp_device(user: User) -> TOTPDevice:
     """The authenticator being set up: an unconfirmed TOTP device, made on first use."""
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
     return device or TOTPDevice.objects.create(user=user, name="default", confirmed=False)
@@ -91,9 +90,7 @@ def check_totp(user: AnyUser, code: str, *, confirmed: bool = True) -> TOTPDevic
     return None
 
 
-def confirm_totp_device(
-    user: AbstractBaseUser, code: str, *, ip: str | None = None
-) -> TOTPDevice | None:
+def confirm_totp_device(user: User, code: str, *, ip: str | None = None) -> TOTPDevice | None:
     """Turn two-factor sign-in on once the pending device shows a right code."""
     device = check_totp(user, code, confirmed=False)
     if device is None:
@@ -106,7 +103,7 @@ def confirm_totp_device(
     return device
 
 
-def disable_two_factor(user: AbstractBaseUser, code: str, *, ip: str | None = None) -> bool:
+def disable_two_factor(user: User, code: str, *, ip: str | None = None) -> bool:
     """Turn two-factor sign-in off; a current code is required."""
     if check_totp(user, code) is None:
         return False

@@ -63,7 +63,7 @@ class SignInView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
-    def get_redirect_url(self) -> str:
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         # A path only (never a URL name), and never this page: Django's view raises on a
         # signed-in visit whose ``next`` is the sign-in page itself.
         return safe_next_path(self.request, super().get_redirect_url(), "")
