@@ -23,10 +23,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgiref.typing import ASGIApplication
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.conf import settings
 
-from kisweb.asgi import application
 from tests.foundation.processes import ROOT, free_port, port_is_closed
 
 HOST = "localhost"
@@ -61,6 +61,15 @@ FORM_TARGETS = {"/accounts/login/": 400, "/i18n/setlang/": 400, "/no-such-page/"
 
 
 @pytest.fixture
+def application() -> ASGIApplication:
+    # Imported here, not at collection: importing kisweb.asgi builds the middleware chain
+    # from the settings of that moment, and other tests fork daphne with settings of theirs.
+    from kisweb.asgi import application
+
+    return application
+
+
+@pytest.fixture
 def server_log(caplog) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
@@ -81,7 +90,7 @@ def _loud_records(caplog: pytest.LogCaptureFixture) -> list[str]:
 # have the database too, as the server has.
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", UNKNOWN_WEBSOCKET_PATHS)
-async def test_a_websocket_to_an_unknown_path_is_refused_quietly(path, server_log):
+async def test_a_websocket_to_an_unknown_path_is_refused_quietly(application, path, server_log):
     communicator = WebsocketCommunicator(
         application, path, headers=[(b"host", HOST.encode()), (b"origin", ORIGIN.encode())]
     )
@@ -93,7 +102,7 @@ async def test_a_websocket_to_an_unknown_path_is_refused_quietly(path, server_lo
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_signed_in_websocket_to_an_unknown_path_is_refused_quietly(
-    async_client, django_user_model, server_log
+    application, async_client, django_user_model, server_log
 ):
     user = await django_user_model.objects.acreate_user("ws-member", password="ws-pass-1")
     await async_client.aforce_login(user)
@@ -118,7 +127,9 @@ async def test_a_signed_in_websocket_to_an_unknown_path_is_refused_quietly(
 
 @pytest.mark.parametrize("target", sorted(FORM_TARGETS))
 @pytest.mark.parametrize("body_kind", sorted(FORM_POSTS))
-async def test_a_form_body_that_cannot_be_decoded_is_a_quiet_400(target, body_kind, server_log):
+async def test_a_form_body_that_cannot_be_decoded_is_a_quiet_400(
+    application, target, body_kind, server_log
+):
     content_type, body = FORM_POSTS[body_kind]
     communicator = HttpCommunicator(
         application,
