@@ -6,28 +6,27 @@ explicitly.
 
 from __future__ import annotations
 
-from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import Any
 
-import qrcode
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from qrcode.image.svg import SvgPathImage
 
 from accounts import audit
 from accounts.kis import open_client
 from accounts.models import AuditEvent, Credential, KisToken
 from accounts.secrets import SecretUnavailable
-from kisweb.kis import InvalidCredential, KisError, TokenIssueTooSoon, UpstreamUnavailable
+from accounts.texts import SECRET_UNREADABLE, explain_kis_error
+from kisweb.kis import KisError, Token
 
 Action = AuditEvent.Action
+AnyUser = User | AnonymousUser
 
 
 class SecondFactorRequired(Exception):
@@ -64,7 +63,7 @@ class VerifyResult:
     expires_at: datetime | None = None
 
 
-def ensuremay_use(user, credential: Credential) -> None:
+def ensure_may_use(user: AnyUser, credential: Credential) -> None:
     """Raise unless ``user`` may use ``credential`` now: it must be enabled, and a
     real-money one needs a verified second factor when the site requires it. Other apps
     call this before placing orders."""
@@ -76,16 +75,16 @@ def ensuremay_use(user, credential: Credential) -> None:
             raise SecondFactorRequired
 
 
-def may_use(user, credential: Credential) -> bool:
+def may_use(user: AnyUser, credential: Credential) -> bool:
     """``ensure_may_use`` as a yes or no."""
     try:
-        ensuremay_use(user, credential)
+        ensure_may_use(user, credential)
     except (CredentialDisabled, SecondFactorRequired):
         return False
     return True
 
 
-def create_credential(owner, data: CredentialInput, *, ip: str | None = None) -> Credential:
+def create_credential(owner: User, data: CredentialInput, *, ip: str | None = None) -> Credential:
     """Store a new credential (secret sealed). The first one a person adds is selected
     when they may use it (``ensure_may_use``)."""
     with transaction.atomic():
@@ -111,12 +110,19 @@ def create_credential(owner, data: CredentialInput, *, ip: str | None = None) ->
 
 
 def update_credential(
-    owner, credential: Credential, data: CredentialInput, *, ip: str | None = None
+    owner: AnyUser,
+    credential: Credential,
+    data: CredentialInput,
+    *,
+    ip: str | None = None,
+    staff: User | None = None,
 ) -> list[str]:
-    """Apply an edit; returns the names of the fields that changed. A blank secret keeps
-    the stored one. A new app key or environment drops the tokens issued for the old; a
-    credential the owner may no longer use (disabled, or now real money without the second
-    factor) is no longer selected."""
+    """Apply an edit by the owner, or by ``staff`` in the admin; returns the names of the
+    fields that changed. A blank secret keeps the stored one. A new app key or environment
+    drops the tokens issued for the old. A disabled credential is no longer selected, and
+    after the owner's own edit, nor is one they may no longer use (now real money without
+    the second factor): that factor belongs to the owner's session, which a staff edit
+    does not have."""
     fields = ("label", "environment", "app_key", "account_number", "product_code", "hts_id")
     changed = [name for name in fields if getattr(credential, name) != getattr(data, name)]
     if credential.is_enabled != data.is_enabled:
@@ -128,28 +134,31 @@ def update_credential(
         changed.append("app_secret")
     if not changed:
         return []
-    if credential.is_selected and not may_use(owner, credential):
-        # Disabled, or switched to real money without the second factor the site asks.
+    in_use = credential.is_enabled if staff is not None else may_use(owner, credential)
+    if credential.is_selected and not in_use:
         credential.is_selected = False
+    via: dict[str, Any] = {"via": "admin"} if staff is not None else {}
     with transaction.atomic():
         credential.save()
         if {"app_key", "environment"} & set(changed):
             KisToken.objects.filter(credential=credential).delete()
-        audit.record(owner, Action.CREDENTIAL_CHANGED, credential, ip=ip, fields=changed)
+        audit.record(
+            staff or owner, Action.CREDENTIAL_CHANGED, credential, ip=ip, fields=changed, **via
+        )
     return changed
 
 
-def delete_credential(owner, credential: Credential, *, ip: str | None = None) -> None:
+def delete_credential(owner: AnyUser, credential: Credential, *, ip: str | None = None) -> None:
     """Delete a credential and its tokens; the audit trail keeps its label."""
     with transaction.atomic():
         audit.record(owner, Action.CREDENTIAL_DELETED, credential, ip=ip)
         credential.delete()
 
 
-def select_credential(user, credential: Credential, *, ip: str | None = None) -> None:
+def select_credential(user: AnyUser, credential: Credential, *, ip: str | None = None) -> None:
     """Make ``credential`` the one the top bar shows. A change between paper and real
     money is recorded as an environment switch."""
-    ensuremay_use(user, credential)
+    ensure_may_use(user, credential)
     with transaction.atomic():
         previous = (
             Credential.objects.owned_by(user).select_for_update().filter(is_selected=True).first()
@@ -172,22 +181,18 @@ def select_credential(user, credential: Credential, *, ip: str | None = None) ->
             audit.record(user, Action.CREDENTIAL_SELECTED, credential, ip=ip)
 
 
-def verify_credential(user, credential: Credential, *, ip: str | None = None) -> VerifyResult:
+def verify_credential(
+    user: AnyUser, credential: Credential, *, ip: str | None = None
+) -> VerifyResult:
     """Ask KIS for an access token with this credential (or reuse the stored one) and say
     what happened in plain words. Raises ``SecondFactorRequired``/``CredentialDisabled``
     from ``ensure_may_use``; every KIS answer becomes a ``VerifyResult``."""
-    ensuremay_use(user, credential)
+    ensure_may_use(user, credential)
     stored = KisToken.objects.filter(credential=credential, kind=KisToken.Kind.ACCESS).first()
     try:
         token = async_to_sync(_ensure_token)(credential)
     except SecretUnavailable:
-        result = VerifyResult(
-            ok=False,
-            message=_(
-                "The stored app secret cannot be opened: the key that encrypted it is no "
-                "longer configured. Enter the app secret again."
-            ),
-        )
+        result = VerifyResult(ok=False, message=str(SECRET_UNREADABLE))
     except KisError as error:
         result = VerifyResult(ok=False, message=explain_kis_error(error, credential))
     else:
@@ -217,106 +222,13 @@ def verify_credential(user, credential: Credential, *, ip: str | None = None) ->
     return result
 
 
-async def _ensure_token(credential: Credential):
+async def _ensure_token(credential: Credential) -> Token:
     # Two attempts: a host that is down is reported within a second, not after retries.
     async with open_client(credential, read_attempts=2, timeout_s=10.0) as client:
         return await client.ensure_token()
 
 
-def explain_kis_error(error: KisError, credential: Credential) -> str:
-    """A KIS failure as a sentence for the person who owns the credential."""
-    if error.code == "EGW00103":
-        return _(
-            "KIS did not accept the app key (EGW00103). Check that it was copied whole and "
-            "that it is a key for %(environment)s."
-        ) % {"environment": credential.get_environment_display()}
-    if error.code == "EGW00105":
-        return _(
-            "KIS did not accept the app secret (EGW00105). Enter the app secret again, "
-            "copied whole."
-        )
-    if error.code == "EGW02004":
-        return _(
-            "This app key belongs to the other environment (EGW02004): paper-trading keys "
-            "work only for paper trading, real-money keys only for real money."
-        )
-    if isinstance(error, TokenIssueTooSoon):
-        return _(
-            "KIS issues at most one access token a minute per app key (EGW00133). "
-            "Try again in %(seconds)d seconds."
-        ) % {"seconds": max(1, round(error.retry_after_s))}
-    if isinstance(error, InvalidCredential):
-        return _("KIS did not accept this app key and secret (%(code)s).") % {"code": error.code}
-    if isinstance(error, UpstreamUnavailable) and error.code == "NETWORK":
-        host = urlsplit(settings.KISWEB_KIS_ENDPOINTS[credential.environment]["rest"]).netloc
-        return _(
-            "KIS could not be reached at %(host)s. Check the network connection and try "
-            "again later."
-        ) % {"host": host}
-    return _("KIS refused the request: %(message)s (%(code)s).") % {
-        "message": error.message,
-        "code": error.code,
-    }
-
-
-# ---------------------------------------------------------------- two-factor sign-in
-
-
-def pending_totp_device(user) -> TOTPDevice:
-    """The authenticator being set up: an unconfirmed TOTP device, made on first use."""
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="default", confirmed=False)
-
-
-def has_two_factor(user) -> bool:
-    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
-
-
-def check_totp(user, code: str, *, confirmed: bool = True) -> TOTPDevice | None:
-    """The user's device that accepts ``code`` (throttled and replay-proof, as django-otp
-    does it), or None."""
-    for device in TOTPDevice.objects.devices_for_user(user, confirmed=confirmed):
-        allowed, _reason = device.verify_is_allowed()
-        if allowed and device.verify_token(code):
-            return device
-    return None
-
-
-def confirm_totp_device(user, code: str, *, ip: str | None = None) -> TOTPDevice | None:
-    """Turn two-factor sign-in on once the pending device shows a right code."""
-    device = check_totp(user, code, confirmed=False)
-    if device is None:
-        return None
-    with transaction.atomic():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        TOTPDevice.objects.devices_for_user(user, confirmed=True).exclude(pk=device.pk).delete()
-        audit.record(user, Action.TWO_FACTOR_ENABLED, ip=ip)
-    return device
-
-
-def disable_two_factor(user, code: str, *, ip: str | None = None) -> bool:
-    """Turn two-factor sign-in off; a current code is required."""
-    if check_totp(user, code) is None:
-        return False
-    with transaction.atomic():
-        TOTPDevice.objects.devices_for_user(user, confirmed=None).delete()
-        audit.record(user, Action.TWO_FACTOR_DISABLED, ip=ip)
-    return True
-
-
-def totp_qr_svg(device: TOTPDevice) -> str:
-    """The device's ``otpauth://`` URL as an inline SVG QR code (no script, no request)."""
-    image = qrcode.make(device.config_url, image_factory=SvgPathImage, box_size=8)
-    return image.to_string(encoding="unicode").split("?>", 1)[-1].strip()
-
-
-def totp_manual_key(device: TOTPDevice) -> str:
-    """The device key in base32, as authenticator apps take it when typed by hand."""
-    return b32encode(device.bin_key).decode().rstrip("=")
-
-
-def sign_up(username: str, email: str, password: str, *, ip: str | None = None):
+def sign_up(username: str, email: str, password: str, *, ip: str | None = None) -> User:
     """Open sign-up (``KISWEB_SIGNUP_OPEN``): a new ordinary user."""
     with transaction.atomic():
         user = get_user_model().objects.create_user(

@@ -1,47 +1,63 @@
 """Admin for staff: users (with a sign-in unlock), credentials and tokens without their
 secrets, and the audit trail read-only."""
 
-from axes.utils import reset as axes_reset
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from axes.utils import reset as axes_reset  # type: ignore[import-untyped]  # untyped package
 from django.contrib import admin, messages
-from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
-from django.shortcuts import redirect
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import (  # type: ignore[import-untyped]  # untyped
+    TOTPDevice,
+)
 
-from accounts.audit import record
+from accounts.actions import CredentialInput, update_credential
+from accounts.audit import client_ip, record
 from accounts.models import AuditEvent, Credential, KisToken
+from accounts.texts import SECRET_UNREADABLE_FOR_STAFF
+from kisweb.redirects import safe_next_path
 
-User = get_user_model()
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+    _UserAdmin = UserAdmin[User]
+else:
+    # Django's admin classes take no type arguments at run time (django-stubs' do).
+    _ModelAdmin, _TabularInline, _UserAdmin = admin.ModelAdmin, admin.TabularInline, UserAdmin
 
 
-def admin_sign_in(request, extra_context=None):
+def admin_sign_in(
+    request: HttpRequest, extra_context: dict[str, Any] | None = None
+) -> HttpResponse:
     """The admin's own sign-in page asks only for a password, which would let a staff
     member with an authenticator skip the code. Staff sign in through kisweb's sign-in
     (password, then code) like everyone else; this page only sends them there."""
-    next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("admin:index")
+    next_url = safe_next_path(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("admin:index"))
     if request.user.is_authenticated:
         if admin.site.has_permission(request):
-            return redirect(next_url)
+            return HttpResponseRedirect(next_url)
         # Signed in but not staff: sending them to sign in again would loop.
         raise PermissionDenied
     return redirect_to_login(next_url)
 
 
-admin.site.login = admin_sign_in
+# The default site's password-only page, replaced for every admin URL that asks for it.
+admin.site.login = admin_sign_in  # type: ignore[method-assign]
 
 
-class NoSecretLookups:
+class NoSecretLookups(_ModelAdmin):
     """The changelist filters on any local field named in the query string
     (``?key__startswith=ab``), which lets staff recover a hidden value one character at a
     time from the row count. Lookups on the fields in ``secret_fields`` are refused (400),
@@ -49,14 +65,14 @@ class NoSecretLookups:
 
     secret_fields: tuple[str, ...] = ()
 
-    def lookup_allowed(self, lookup, value, request=None):
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         if lookup.split(LOOKUP_SEP, 1)[0] in self.secret_fields:
             return False
         return super().lookup_allowed(lookup, value, request)
 
 
 @admin.action(description=_("Unlock sign-in (clear failed attempts)"))
-def unlock_sign_in(modeladmin, request, queryset):
+def unlock_sign_in(modeladmin: _UserAdmin, request: HttpRequest, queryset: QuerySet[User]) -> None:
     cleared = sum(axes_reset(username=user.get_username()) for user in queryset)
     modeladmin.message_user(
         request,
@@ -74,7 +90,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class KiswebUserAdmin(UserAdmin):
+class KiswebUserAdmin(_UserAdmin):
     actions = (unlock_sign_in,)
 
 
@@ -84,40 +100,40 @@ admin.site.unregister(TOTPDevice)
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(NoSecretLookups, admin.ModelAdmin):
+class TOTPDeviceAdmin(NoSecretLookups):
     secret_fields = ("key",)
     list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
     fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
     search_fields = ("user__username",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
-class KisTokenInline(admin.TabularInline):
+class KisTokenInline(_TabularInline):
     model = KisToken
     fields = ("kind", "issued_at", "expires_at", "is_valid")
     readonly_fields = fields
     extra = 0
     can_delete = True
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Credential | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(boolean=True, description=_("valid"))
-    def is_valid(self, token):
+    def is_valid(self, token: KisToken) -> bool:
         return token.is_valid
 
 
 @admin.register(Credential)
-class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
+class CredentialAdmin(NoSecretLookups):
     """Credentials are added by their owners (only they know the secret). Staff can
     rename, disable or delete; the app key shows masked and the secret never."""
 
@@ -163,35 +179,41 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
     )
     inlines = (KisTokenInline,)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     # Staff changes and deletions belong in the audit trail like the owners' own.
-    def save_model(self, request, obj, form, change):
-        if not obj.is_enabled:
-            # As an owner's own edit does: a disabled credential is not the one in use.
-            obj.is_selected = False
-        super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            record(
-                request.user,
-                AuditEvent.Action.CREDENTIAL_CHANGED,
-                obj,
-                request,
-                via="admin",
-                fields=sorted(form.changed_data),
-            )
+    def save_model(
+        self, request: HttpRequest, obj: Credential, form: ModelForm[Any], change: bool
+    ) -> None:
+        """The edit goes through the owners' own action: one rule for what stays in use
+        and one audit entry. Staff edit only the label, the HTS ID and whether it is on."""
+        if not isinstance(request.user, User):
+            raise PermissionDenied
+        stored = Credential.objects.select_related("owner").get(pk=obj.pk)
+        edit = CredentialInput(
+            label=obj.label,
+            environment=stored.environment,
+            app_key=stored.app_key,
+            app_secret="",
+            account_number=stored.account_number,
+            product_code=stored.product_code,
+            hts_id=obj.hts_id,
+            is_enabled=obj.is_enabled,
+        )
+        update_credential(stored.owner, stored, edit, ip=client_ip(request), staff=request.user)
+        obj.refresh_from_db()
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
         self._record_deletion(request, obj)
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
         for credential in queryset:
             self._record_deletion(request, credential)
         super().delete_queryset(request, queryset)
 
-    def _record_deletion(self, request, credential):
+    def _record_deletion(self, request: HttpRequest, credential: Credential) -> None:
         record(
             request.user,
             AuditEvent.Action.CREDENTIAL_DELETED,
@@ -202,29 +224,26 @@ class CredentialAdmin(NoSecretLookups, admin.ModelAdmin):
         )
 
     @admin.display(description=_("account number"))
-    def account_display(self, credential):
+    def account_display(self, credential: Credential) -> str:
         return credential.account_display
 
     @admin.display(description=_("app key"))
-    def app_key_masked(self, credential):
+    def app_key_masked(self, credential: Credential) -> str:
         return credential.app_key_masked
 
     @admin.display(description=_("app secret"))
-    def secret_status(self, credential):
+    def secret_status(self, credential: Credential) -> str:
         if not credential.secret_is_readable:
-            return _(
-                "cannot be opened: the key that encrypted it is no longer configured. "
-                "The owner must enter the app secret again."
-            )
-        return _("stored encrypted, never shown")
+            return str(SECRET_UNREADABLE_FOR_STAFF)
+        return str(_("stored encrypted, never shown"))
 
     @admin.display(boolean=True, description=_("secret readable"))
-    def secret_readable(self, credential):
+    def secret_readable(self, credential: Credential) -> bool:
         return credential.secret_is_readable
 
 
 @admin.register(KisToken)
-class KisTokenAdmin(NoSecretLookups, admin.ModelAdmin):
+class KisTokenAdmin(NoSecretLookups):
     """Token status: when issued and until when, never the token. Deleting one makes
     the next call issue a new token."""
 
@@ -236,19 +255,19 @@ class KisTokenAdmin(NoSecretLookups, admin.ModelAdmin):
     fields = ("credential", "kind", "issued_at", "expires_at", "updated_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(boolean=True, description=_("valid"))
-    def is_valid(self, token):
+    def is_valid(self, token: KisToken) -> bool:
         return token.is_valid
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(_ModelAdmin):
     """The audit trail, read-only: nobody adds, changes or deletes an event."""
 
     list_display = ("created_at", "actor_name", "action", "target_repr", "ip_address")
@@ -268,11 +287,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

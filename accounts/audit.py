@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import logging
-import re
+from typing import Any
 
-from axes.helpers import get_client_ip_address
+from axes.helpers import get_client_ip_address  # type: ignore[import-untyped]  # untyped
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.http import HttpRequest
 
 from accounts.models import AuditEvent
+from accounts.printable import one_line
 
 log = logging.getLogger(__name__)
-
-# Line breaks, other control characters and bidi overrides, shown escaped in the log line: a
-# user name typed at sign-in is anyone's text and must not forge a line of its own.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _one_line(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
 
 
 # Detail keys that could only hold something secret are refused outright.
 _FORBIDDEN_DETAIL_WORDS = ("secret", "token", "password", "approval", "otp")
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address as the sign-in throttle sees it (axes' resolution rules)."""
-    return get_client_ip_address(request) or None
+    address: str | None = get_client_ip_address(request)
+    return address or None
 
 
-def record(actor, action: str, target=None, request=None, *, ip=None, **detail) -> AuditEvent:
+def record(
+    actor: User | AnonymousUser | None,
+    action: str,
+    target: models.Model | None = None,
+    request: HttpRequest | None = None,
+    *,
+    ip: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
     """Append one event: ``actor`` (a user, or None for an anonymous attempt) did
     ``action`` (an ``AuditEvent.Action`` value or another app's dotted name) to ``target``
     (a model instance, or None). The IP comes from ``request`` or ``ip``. ``detail`` is
@@ -41,10 +45,10 @@ def record(actor, action: str, target=None, request=None, *, ip=None, **detail) 
             raise ValueError(f"audit detail {key!r} looks like a secret; leave it out")
     if request is not None and ip is None:
         ip = client_ip(request)
-    authenticated = actor is not None and actor.is_authenticated
+    member = actor if isinstance(actor, User) and actor.is_authenticated else None
     event = AuditEvent(
-        actor=actor if authenticated else None,
-        actor_name=actor.get_username() if authenticated else str(detail.get("username", "")),
+        actor=member,
+        actor_name=member.get_username() if member else str(detail.get("username", "")),
         action=str(action),
         ip_address=ip,
         detail=detail,
@@ -56,8 +60,8 @@ def record(actor, action: str, target=None, request=None, *, ip=None, **detail) 
     event.save()
     log.info(
         "audit %s by %s on %s",
-        _one_line(event.action),
-        _one_line(event.actor_name) or "-",
-        _one_line(event.target_repr),
+        one_line(event.action),
+        one_line(event.actor_name) or "-",
+        one_line(event.target_repr),
     )
     return event

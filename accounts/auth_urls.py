@@ -2,7 +2,7 @@
 ``password_change``, ``password_reset``, ...), with kisweb's sign-in and audit."""
 
 from django.contrib.auth import urls as django_auth_urls
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
 
 from accounts import views
 
@@ -11,9 +11,9 @@ _OURS = {
     "password_change": views.PasswordChangeView.as_view(),
 }
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path(str(pattern.pattern), _OURS[pattern.name], name=pattern.name)
-    if pattern.name in _OURS
+    if isinstance(pattern, URLPattern) and pattern.name in _OURS
     else pattern
     for pattern in django_auth_urls.urlpatterns
 ]

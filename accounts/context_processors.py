@@ -1,10 +1,14 @@
 """Template context for every page: the credential the top bar shows and the others."""
 
+from typing import Any
+
+from django.http import HttpRequest
+
 from accounts.actions import may_use
 from accounts.models import Credential
 
 
-def credentials(request):
+def credentials(request: HttpRequest) -> dict[str, Any]:
     """``current_credential``: the user's selected credential when they may use it now
     (enabled; real money only with the second factor the site asks), else None;
     ``user_credentials``: their enabled credentials, for the switcher."""

@@ -2,9 +2,11 @@
 credential for the simulator's paper demo customer, selected and verified."""
 
 import sys
+from typing import TextIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from accounts import actions
 from accounts.models import Credential
@@ -15,7 +17,7 @@ DEMO_PASSWORD = "kisweb-demo"  # noqa: S105 - printed by `make demo`; demo mode 
 DEMO_CREDENTIAL_LABEL = "Demo paper account"
 
 
-def ensure_demo_data(stdout=sys.stdout):
+def ensure_demo_data(stdout: TextIO = sys.stdout) -> User:
     """Create the demo user and credential (idempotent) and verify the credential against
     the running simulator; a failed verification is printed, not raised. Refuses outside
     demo mode."""

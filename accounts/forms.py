@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import CredentialInput
 from accounts.models import Credential
+from accounts.printable import has_unprintable
+from accounts.texts import SECRET_UNREADABLE
+
+if TYPE_CHECKING:
+    _UserCreationForm = UserCreationForm[User]
+else:
+    # Django's form takes no type argument at run time (django-stubs' does).
+    _UserCreationForm = UserCreationForm
 
 # REFERENCE.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
 # same). A wrong length is almost always a copy-paste accident, so it is refused here.
@@ -23,9 +33,6 @@ HTS_ID = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 # Keys and secrets travel in HTTP headers, which carry ASCII only: anything else (a Korean
 # letter, a zero-width space from a chat app) could never work and made the KIS call fail.
 PRINTABLE_ASCII = re.compile(r"[!-~]+")
-# Line breaks, other control characters and bidi overrides: a label is shown on one line
-# everywhere (top bar, admin, audit trail) and must read the way it was typed.
-LABEL_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _no_whitespace(value: str, length: int, what: str) -> str:
@@ -82,7 +89,13 @@ class CredentialForm(forms.Form):
         help_text=_("A disabled credential is kept but never used."),
     )
 
-    def __init__(self, *args, owner, instance: Credential | None = None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        owner: User | AnonymousUser,
+        instance: Credential | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.owner = owner
         self.instance = instance
         if instance is not None:
@@ -109,14 +122,11 @@ class CredentialForm(forms.Form):
                 self.fields["app_secret"].help_text = _("Leave blank to keep the stored secret.")
             else:
                 # Keeping a secret no key opens would keep the credential unusable.
-                self.fields["app_secret"].help_text = _(
-                    "The stored secret cannot be opened (its encryption key is no longer "
-                    "configured). Enter it again."
-                )
+                self.fields["app_secret"].help_text = SECRET_UNREADABLE
 
     def clean_label(self) -> str:
-        label = self.cleaned_data["label"]
-        if LABEL_UNPRINTABLE.search(label):
+        label: str = self.cleaned_data["label"]
+        if has_unprintable(label):
             raise forms.ValidationError(
                 _("Enter the label on one line, without control characters.")
             )
@@ -130,13 +140,13 @@ class CredentialForm(forms.Form):
     def clean_app_key(self) -> str:
         if not self.cleaned_data["app_key"] and self.instance is not None:
             return self.instance.app_key
-        return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, _("app key"))
+        return _no_whitespace(self.cleaned_data["app_key"], APP_KEY_LENGTH, str(_("app key")))
 
     def clean_app_secret(self) -> str:
         secret = self.cleaned_data["app_secret"]
         if not secret and self.instance is not None:
             return ""
-        return _no_whitespace(secret, APP_SECRET_LENGTH, _("app secret"))
+        return _no_whitespace(secret, APP_SECRET_LENGTH, str(_("app secret")))
 
     def clean_account_number(self) -> str:
         match = ACCOUNT_NUMBER.fullmatch(self.cleaned_data["account_number"].strip())
@@ -150,7 +160,7 @@ class CredentialForm(forms.Form):
         return f"{match[1]}-{match[2]}"
 
     def clean_hts_id(self) -> str:
-        hts_id = self.cleaned_data["hts_id"].strip()
+        hts_id: str = self.cleaned_data["hts_id"].strip()
         if not HTS_ID.fullmatch(hts_id):
             raise forms.ValidationError(
                 _("Enter your HTS ID: letters, digits, “.”, “_” or “-”, at most 20.")
@@ -193,7 +203,7 @@ class OtpForm(forms.Form):
     )
 
 
-class SignUpForm(UserCreationForm):
+class SignUpForm(_UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio
 from django.conf import settings
@@ -29,7 +30,7 @@ def kis_credentials(credential: Credential) -> KisCredentials:
 
 
 @contextlib.asynccontextmanager
-async def open_client(credential: Credential, **options) -> AsyncIterator[KisClient]:
+async def open_client(credential: Credential, **options: Any) -> AsyncIterator[KisClient]:
     """``async with open_client(credential) as client:``; ``options`` go to ``KisClient``."""
     endpoints = settings.KISWEB_KIS_ENDPOINTS[credential.environment]
     shared = redis.asyncio.from_url(settings.REDIS_URL) if settings.REDIS_URL else None

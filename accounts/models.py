@@ -8,8 +8,11 @@ template or ``repr()`` meets plaintext.
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -19,14 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts import secrets
 
 
-class CredentialQuerySet(models.QuerySet):
-    def owned_by(self, user):
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def owned_by(self, user: User | AnonymousUser) -> CredentialQuerySet:
         """Every query that touches credentials starts here."""
         if not user.is_authenticated:
             return self.none()
         return self.filter(owner=user)
 
-    def enabled(self):
+    def enabled(self) -> CredentialQuerySet:
         return self.filter(is_enabled=True)
 
 
@@ -178,7 +181,7 @@ class KisToken(models.Model):
         return f"<KisToken {self.kind} credential={self.credential_id} expires={self.expires_at}>"
 
     @staticmethod
-    def context_for(credential_id, kind: str) -> str:
+    def context_for(credential_id: UUID, kind: str) -> str:
         return f"token:{credential_id}:{kind}"
 
     def set_value(self, plain: str) -> None:
@@ -202,16 +205,16 @@ class KisToken(models.Model):
         return self.expires_at > timezone.now()
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def owned_by(self, user):
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def owned_by(self, user: User | AnonymousUser) -> AuditEventQuerySet:
         if not user.is_authenticated:
             return self.none()
         return self.filter(actor=user)
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         raise AuditEvent.Immutable(_("Audit events cannot be changed."))
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditEvent.Immutable(_("Audit events cannot be deleted."))
 
 
@@ -272,10 +275,10 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise self.Immutable(_("Audit events cannot be changed."))
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise self.Immutable(_("Audit events cannot be deleted."))

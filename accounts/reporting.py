@@ -11,8 +11,12 @@ hides locals and POST fields by name, and passwords written into URLs.
 from __future__ import annotations
 
 import re
+from collections.abc import ItemsView
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, QueryDict
 from django.views.debug import CallableSettingWrapper, SafeExceptionReporterFilter
 
 # Names whose values are, or may hold, a secret: app secrets (app_secret, appsecret,
@@ -33,22 +37,22 @@ _MAX_DEPTH = 6
 class SecretScrubbingFilter(SafeExceptionReporterFilter):
     hidden_settings = _HIDDEN_NAMES
 
-    def is_active(self, request):
+    def is_active(self, request: HttpRequest | None) -> bool:
         # Also with DEBUG on: the demo's 500 page is still read by people and screenshotted.
         return True
 
-    def cleanse_setting(self, key, value, _depth=0):
+    def cleanse_setting(self, key: int | str, value: Any, _depth: int = 0) -> Any:
         """Django's rules (hidden names, the session cookie, into dicts, lists and tuples)
         plus passwords in URLs, and a depth limit: locals, unlike settings, may be deep or
         hold themselves."""
-        try:
-            hidden = key == settings.SESSION_COOKIE_NAME or bool(self.hidden_settings.search(key))
-        except TypeError:
-            hidden = False
+        hidden = key == settings.SESSION_COOKIE_NAME or (
+            isinstance(key, str) and bool(self.hidden_settings.search(key))
+        )
         if hidden:
             return self.cleansed_substitute
         if isinstance(value, (dict, list, tuple)) and _depth >= _MAX_DEPTH:
             return self.cleansed_substitute
+        cleansed: Any
         if isinstance(value, dict):
             cleansed = {k: self.cleanse_setting(k, v, _depth + 1) for k, v in value.items()}
         elif isinstance(value, list):
@@ -63,22 +67,22 @@ class SecretScrubbingFilter(SafeExceptionReporterFilter):
             cleansed = CallableSettingWrapper(cleansed)
         return cleansed
 
-    def get_post_parameters(self, request):
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, Any]:
         parameters = super().get_post_parameters(request)
-        if request is None:
+        if request is None or not isinstance(parameters, QueryDict):
             return parameters
         cleansed = parameters.copy()
         for name, values in cleansed.lists():
             cleansed.setlist(name, [self.cleanse_setting(name, value) for value in values])
         return cleansed
 
-    def get_traceback_frame_variables(self, request, tb_frame):
-        return [
-            (name, self._cleanse_local(name, value))
-            for name, value in super().get_traceback_frame_variables(request, tb_frame)
-        ]
+    def get_traceback_frame_variables(
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> ItemsView[str, Any]:
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return {name: self._cleanse_local(name, value) for name, value in variables}.items()
 
-    def _cleanse_local(self, name, value):
+    def _cleanse_local(self, name: str, value: Any) -> Any:
         if type(value) is str and value == self.cleansed_substitute:
             return value
         if isinstance(value, (dict, list, tuple, str)) or _HIDDEN_NAMES.search(name):

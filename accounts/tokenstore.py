@@ -17,6 +17,8 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 
+from redis.asyncio import Redis
+
 from accounts.models import Credential, KisToken
 from accounts.secrets import SecretUnavailable
 from kisweb.kis import RedisIssueLock, Token, TokenKind
@@ -46,7 +48,7 @@ class DatabaseTokenStore:
     ``redis`` (a ``redis.asyncio`` client) turns on the cross-process issue lock.
     """
 
-    def __init__(self, credential: Credential, *, redis=None) -> None:
+    def __init__(self, credential: Credential, *, redis: Redis | None = None) -> None:
         self._credential_id = credential.pk
         self._app_key = credential.app_key
         self._redis_lock = RedisIssueLock(redis) if redis is not None else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,31 +11,39 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
+from django_otp import login as otp_login  # type: ignore[import-untyped]  # untyped package
 
-from accounts import actions, audit
+from accounts import actions, audit, texts, twofactor
 from accounts.forms import CredentialForm, OtpForm, SelectCredentialForm, SignUpForm
 from accounts.models import AuditEvent, Credential
-
-PENDING_SIGN_IN = "accounts:pending_sign_in"
-PENDING_SIGN_IN_TTL_S = 300
+from kisweb.redirects import redirect_to_next, safe_next_path
 
 
-def _get_credential_for_user(request, credential_id) -> Credential:
+def _member(request: HttpRequest) -> User:
+    """The signed-in person (every view that asks is behind ``login_required``)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _get_credential_for_user(request: HttpRequest, credential_id: UUID) -> Credential:
     # Another user's credential gets the same 404 as a missing one: no hint that it exists.
     return get_object_or_404(Credential.objects.owned_by(request.user), pk=credential_id)
 
 
-def _refuse_use(request, refusal: Exception):
+def _refuse_use(request: HttpRequest, refusal: Exception) -> HttpResponse:
     """Redirect with the reason a credential may not be used now."""
     if isinstance(refusal, actions.SecondFactorRequired):
         messages.error(
@@ -54,54 +63,47 @@ class SignInView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
-    def get_context_data(self, **kwargs):
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        # A path only (never a URL name), and never this page: Django's view raises on a
+        # signed-in visit whose ``next`` is the sign-in page itself.
+        return safe_next_path(self.request, super().get_redirect_url(), "")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(signup_open=settings.KISWEB_SIGNUP_OPEN, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
-        if not actions.has_two_factor(user):
+        if not twofactor.has_two_factor(user):
             return super().form_valid(form)
-        self.request.session[PENDING_SIGN_IN] = {
-            "user": user.pk,
-            "backend": user.backend,
-            "next": self.get_success_url(),
-            "at": time.time(),
-        }
+        twofactor.start_code_step(self.request.session, user, self.get_success_url())
         return redirect("accounts:sign_in_code")
 
 
 @sensitive_post_parameters("otp_token")
 @never_cache
-def sign_in_code(request):
-    pending = request.session.get(PENDING_SIGN_IN)
-    if not pending or time.time() - pending["at"] > PENDING_SIGN_IN_TTL_S:
-        request.session.pop(PENDING_SIGN_IN, None)
-        messages.error(request, _("Sign in again: the code step timed out."))
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    pending = twofactor.pending_sign_in(request.session)
+    if pending is None:
+        messages.error(request, texts.CODE_STEP_TIMED_OUT)
         return redirect("login")
-    user = get_object_or_404(get_user_model(), pk=pending["user"], is_active=True)
+    user = get_object_or_404(get_user_model(), pk=pending.user_pk, is_active=True)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = actions.check_totp(user, form.cleaned_data["otp_token"])
+        device = twofactor.check_totp(user, form.cleaned_data["otp_token"])
         if device is not None:
-            del request.session[PENDING_SIGN_IN]
-            auth_login(request, user, backend=pending["backend"])
+            twofactor.end_code_step(request.session)
+            auth_login(request, user, backend=pending.backend)
             otp_login(request, device)
-            return redirect(pending["next"])
-        audit.record(
-            None,
-            AuditEvent.Action.SIGN_IN_FAILED,
-            request=request,
-            username=user.get_username(),
-            step="code",
-        )
-        form.add_error(
-            "otp_token", _("That code is not right. Wait for the next one and try again.")
-        )
+            return redirect_to_next(
+                request, pending.next_url, resolve_url(settings.LOGIN_REDIRECT_URL)
+            )
+        twofactor.record_wrong_code(user.get_username(), ip=audit.client_ip(request))
+        form.add_error("otp_token", texts.WRONG_CODE)
     return render(request, "registration/sign_in_code.html", {"form": form})
 
 
 @sensitive_post_parameters("password1", "password2")
-def signup(request):
+def signup(request: HttpRequest) -> HttpResponse:
     if not settings.KISWEB_SIGNUP_OPEN:
         raise Http404
     if request.user.is_authenticated:
@@ -123,7 +125,7 @@ def signup(request):
 class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("password_change_done")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         audit.record(self.request.user, AuditEvent.Action.PASSWORD_CHANGED, request=self.request)
         return response
@@ -132,29 +134,28 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @never_cache
 @login_required
 @sensitive_post_parameters("otp_token")
-def two_factor_setup(request):
-    if actions.has_two_factor(request.user):
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = _member(request)
+    if twofactor.has_two_factor(user):
         return render(request, "accounts/two_factor_on.html", {"form": OtpForm()})
-    device = actions.pending_totp_device(request.user)
+    device = twofactor.pending_totp_device(user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        confirmed = actions.confirm_totp_device(
-            request.user, form.cleaned_data["otp_token"], ip=audit.client_ip(request)
+        confirmed = twofactor.confirm_totp_device(
+            user, form.cleaned_data["otp_token"], ip=audit.client_ip(request)
         )
         if confirmed is not None:
             otp_login(request, confirmed)
             messages.success(request, _("Two-factor sign-in is on."))
             return redirect("accounts:two_factor_setup")
-        form.add_error(
-            "otp_token", _("That code is not right. Wait for the next one and try again.")
-        )
+        form.add_error("otp_token", texts.WRONG_CODE)
     return render(
         request,
         "accounts/two_factor_setup.html",
         {
             "form": form,
-            "qr_svg": actions.totp_qr_svg(device),
-            "manual_key": actions.totp_manual_key(device),
+            "qr_svg": twofactor.totp_qr_svg(device),
+            "manual_key": twofactor.totp_manual_key(device),
         },
     )
 
@@ -163,14 +164,14 @@ def two_factor_setup(request):
 @login_required
 @never_cache
 @sensitive_post_parameters("otp_token")
-def two_factor_disable(request):
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
     form = OtpForm(request.POST)
-    if form.is_valid() and actions.disable_two_factor(
-        request.user, form.cleaned_data["otp_token"], ip=audit.client_ip(request)
+    if form.is_valid() and twofactor.disable_two_factor(
+        _member(request), form.cleaned_data["otp_token"], ip=audit.client_ip(request)
     ):
         messages.success(request, _("Two-factor sign-in is off."))
         return redirect("accounts:two_factor_setup")
-    form.add_error("otp_token", _("That code is not right. Wait for the next one and try again."))
+    form.add_error("otp_token", texts.WRONG_CODE)
     return render(request, "accounts/two_factor_on.html", {"form": form}, status=400)
 
 
@@ -178,7 +179,7 @@ def two_factor_disable(request):
 
 
 @login_required
-def credential_list(request):
+def credential_list(request: HttpRequest) -> HttpResponse:
     credentials = Credential.objects.owned_by(request.user)
     return render(request, "accounts/credential_list.html", {"credentials": credentials})
 
@@ -186,11 +187,11 @@ def credential_list(request):
 @never_cache
 @login_required
 @sensitive_post_parameters("app_secret")
-def credential_create(request):
+def credential_create(request: HttpRequest) -> HttpResponseBase:
     form = CredentialForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         credential = actions.create_credential(
-            request.user, form.credential_input(), ip=audit.client_ip(request)
+            _member(request), form.credential_input(), ip=audit.client_ip(request)
         )
         messages.success(request, _("Credential saved. Press “Verify” to check it with KIS."))
         return redirect(credential)
@@ -198,19 +199,23 @@ def credential_create(request):
 
 
 @login_required
-def credential_detail(request, pk):
+def credential_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     credential = _get_credential_for_user(request, pk)
     return render(
         request,
         "accounts/credential_detail.html",
-        {"credential": credential, "tokens": credential.tokens.order_by("kind")},
+        {
+            "credential": credential,
+            "tokens": credential.tokens.order_by("kind"),
+            "secret_unreadable": texts.SECRET_UNREADABLE,
+        },
     )
 
 
 @never_cache
 @login_required
 @sensitive_post_parameters("app_secret")
-def credential_edit(request, pk):
+def credential_edit(request: HttpRequest, pk: UUID) -> HttpResponseBase:
     credential = _get_credential_for_user(request, pk)
     form = CredentialForm(request.POST or None, owner=request.user, instance=credential)
     if request.method == "POST" and form.is_valid():
@@ -228,7 +233,7 @@ def credential_edit(request, pk):
 
 
 @login_required
-def credential_delete(request, pk):
+def credential_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     credential = _get_credential_for_user(request, pk)
     if request.method == "POST":
         actions.delete_credential(request.user, credential, ip=audit.client_ip(request))
@@ -239,7 +244,7 @@ def credential_delete(request, pk):
 
 @require_POST
 @login_required
-def credential_verify(request, pk):
+def credential_verify(request: HttpRequest, pk: UUID) -> HttpResponseBase:
     credential = _get_credential_for_user(request, pk)
     try:
         result = actions.verify_credential(request.user, credential, ip=audit.client_ip(request))
@@ -254,7 +259,7 @@ def credential_verify(request, pk):
 
 @require_POST
 @login_required
-def credential_select(request):
+def credential_select(request: HttpRequest) -> HttpResponse:
     form = SelectCredentialForm(request.POST)
     if not form.is_valid():
         raise Http404
@@ -264,16 +269,11 @@ def credential_select(request):
     except (actions.SecondFactorRequired, actions.CredentialDisabled) as refusal:
         return _refuse_use(request, refusal)
     messages.success(request, _("Now using “%(label)s”.") % {"label": credential.label})
-    next_url = form.cleaned_data["next"]
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("accounts:credential_list")
-    return redirect(next_url)
+    return redirect_to_next(request, form.cleaned_data["next"], reverse("accounts:credential_list"))
 
 
 @login_required
-def audit_log(request):
+def audit_log(request: HttpRequest) -> HttpResponse:
     events = AuditEvent.objects.owned_by(request.user)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "accounts/audit_log.html", {"page": page})

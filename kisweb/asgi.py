@@ -8,17 +8,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kisweb.settings")
 # Django must be set up before anything imports models (consumers, auth middleware).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+# channels ships no type information (a stub package exists: types-channels).
+from channels.auth import AuthMiddlewareStack  # type: ignore[import-untyped]  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # type: ignore[import-untyped]  # noqa: E402
+from channels.security.websocket import (  # type: ignore[import-untyped]  # noqa: E402
+    AllowedHostsOriginValidator,
+)
 
-from kisweb.routing import websocket_urlpatterns  # noqa: E402
+from kisweb.routing import refuse_unknown_path, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, refuse_unknown_path]))
         ),
     }
 )

@@ -1,8 +1,5 @@
-from functools import partial
-
 from django.contrib import admin
 from django.urls import include, path
-from django.views import defaults
 
 from kisweb import views
 
@@ -16,8 +13,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Error pages in our layout; they never show a traceback or a setting (templates/errors/).
-handler400 = partial(defaults.bad_request, template_name="errors/400.html")
-handler403 = partial(defaults.permission_denied, template_name="errors/403.html")
-handler404 = partial(defaults.page_not_found, template_name="errors/404.html")
-handler500 = partial(defaults.server_error, template_name="errors/500.html")
+# Error pages in our layout; they never show a traceback or a setting (templates/errors/),
+# and never read the request body (kisweb/views.py says why).
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error

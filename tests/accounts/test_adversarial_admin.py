@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.kis import open_client
-from accounts.models import KisToken
+from accounts.models import AuditEvent, KisToken
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +105,41 @@ def test_staff_disabling_a_credential_takes_it_out_of_use(
     assert (alice_credential.is_enabled, alice_credential.is_selected) == (False, False)
     # So the next credential she adds is the one in use, as for someone with none.
     assert make_credential(alice, label="Second").is_selected is True
+
+
+def _staff_edit(admin_client, credential, **changes):
+    change = reverse("admin:accounts_credential_change", args=[credential.pk])
+    fields = {"label": credential.label, "hts_id": credential.hts_id, "is_enabled": "on"}
+    return admin_client.post(
+        change,
+        {
+            **fields,
+            **changes,
+            "tokens-TOTAL_FORMS": "0",
+            "tokens-INITIAL_FORMS": "0",
+            "tokens-MIN_NUM_FORMS": "0",
+            "tokens-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+
+def test_a_staff_rename_keeps_a_real_credential_in_use(
+    admin_client, admin_user, django_user_model, make_credential, settings
+):
+    # The owner's second factor belongs to their own session; staff renaming the
+    # credential must not take it out of use for want of it.
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = False
+    owner = django_user_model.objects.create_user("realowner")
+    credential = make_credential(owner, environment="real", label="Real")
+    assert credential.is_selected is True
+    settings.KISWEB_REQUIRE_2FA_FOR_REAL = True
+    assert _staff_edit(admin_client, credential, label="Real, renamed").status_code == 302
+    credential.refresh_from_db()
+    assert (credential.label, credential.is_selected) == ("Real, renamed", True)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CREDENTIAL_CHANGED)
+    assert (event.actor, event.detail) == (admin_user, {"via": "admin", "fields": ["label"]})
+
+
+def test_a_staff_edit_that_changes_nothing_writes_no_audit_entry(admin_client, alice_credential):
+    assert _staff_edit(admin_client, alice_credential).status_code == 302
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.CREDENTIAL_CHANGED).exists()

@@ -14,9 +14,10 @@ from kisweb.kis import TokenKind
 
 pytestmark = pytest.mark.django_db
 
+# The same words on the detail page, in the edit form and after "Verify".
 OWNER_NOTE = (
-    "Cannot be opened: the key that encrypted it is no longer configured. Edit the "
-    "credential and enter the app secret again."
+    "The stored app secret cannot be opened: the key that encrypted it is no longer "
+    "configured. Enter the app secret again."
 )
 ADMIN_NOTE = (
     "cannot be opened: the key that encrypted it is no longer configured. The owner must "

@@ -11,6 +11,31 @@ import pytest
 EXECUTABLE_SCRIPT_TYPES = {"", "text/javascript", "module", "application/javascript"}
 
 
+# Directive by directive (django-csp writes them in no fixed order). connect-src is the
+# site's own origin only: 'self' covers ws:/wss: to it (CSP Level 3), nothing else.
+EXPECTED_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
+
+def policy_directives(header: str) -> dict[str, str]:
+    """A Content-Security-Policy header as {directive: sources}."""
+    directives = [part.strip().split(" ", 1) for part in header.split(";")]
+    assert all(len(directive) == 2 for directive in directives), header
+    parsed = {name: value for name, value in directives}
+    assert len(parsed) == len(directives), f"a directive is repeated: {header}"
+    return parsed
+
+
 @dataclass
 class PageAnatomy:
     """What the CSP and CSRF rules care about in one HTML page."""

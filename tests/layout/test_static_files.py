@@ -4,8 +4,7 @@ import httpx
 import pytest
 
 from tests.helpers import LiveDaphne
-
-EXPECTED_POLICY_START = "default-src 'self'; script-src 'self'; style-src 'self';"
+from tests.layout.conftest import EXPECTED_POLICY, policy_directives
 
 
 @pytest.fixture(scope="module")
@@ -37,4 +36,4 @@ def test_daphne_serves_css_rules(daphne_server):
 def test_a_missing_static_file_is_a_404_with_the_policy(daphne_server):
     response = httpx.get(daphne_server.url + "/static/css/missing.css", timeout=10)
     assert response.status_code == 404
-    assert response.headers["content-security-policy"].startswith(EXPECTED_POLICY_START)
+    assert policy_directives(response.headers["content-security-policy"]) == EXPECTED_POLICY

@@ -4,6 +4,8 @@ Put the new key first in KISWEB_ENCRYPTION_KEYS and keep the old ones after it, 
 then the old keys can be removed.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,7 +15,7 @@ from accounts.actions import rotate_encryption_keys
 class Command(BaseCommand):
     help = "Re-encrypt every stored secret with the primary (first) encryption key."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         primary = settings.KISWEB_ENCRYPTION_KEYS[0][0]
         report = rotate_encryption_keys()
         self.stdout.write(
