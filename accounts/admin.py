@@ -65,7 +65,9 @@ class NoSecretLookups(_ModelAdmin):
 
     secret_fields: tuple[str, ...] = ()
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+    def lookup_allowed(  # type: ignore[override]  # django-stubs 5.2 overloads request=None
+        self, lookup: str, value: str, request: HttpRequest
+    ) -> bool:
         if lookup.split(LOOKUP_SEP, 1)[0] in self.secret_fields:
             return False
         return super().lookup_allowed(lookup, value, request)

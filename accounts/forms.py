@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserCreationForm, UsernameField
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
 
@@ -204,6 +204,7 @@ class OtpForm(forms.Form):
 
 
 class SignUpForm(_UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+    class Meta:
         model = get_user_model()
         fields = ("username", "email")
+        field_classes: ClassVar = {"username": UsernameField}  # as UserCreationForm.Meta has it

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 websocket_urlpatterns: list[URLPattern] = []
 
 
-class UnknownPathDenier(WebsocketDenier):  # type: ignore[misc]  # untyped base (channels)
+class UnknownPathDenier(WebsocketDenier):
     """Closes the handshake before accepting it, which daphne answers with 403."""
 
     async def connect(self) -> None:

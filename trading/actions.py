@@ -41,10 +41,10 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,7 +118,7 @@ class Reconciled:
     error: KisError | None = None
 
 
-def ensure_can_trade(user: AbstractBaseUser, credential: Credential) -> None:
+def ensure_can_trade(user: User, credential: Credential) -> None:
     if credential.owner_id != user.pk:
         raise TradingRefused(_("This credential is not yours."))
     if not credential.is_enabled:
@@ -139,7 +139,7 @@ def new_client_order_id() -> str:
 
 
 def place_order(
-    user: AbstractBaseUser, credential: Credential, ticket: Ticket, *, ip: str | None = None
+    user: User, credential: Credential, ticket: Ticket, *, ip: str | None = None
 ) -> Placed:
     """Journal and send one new order; the same idempotency key twice sends once."""
     ensure_can_trade(user, credential)
@@ -165,14 +165,14 @@ def place_order(
 
 
 def cancel_order(
-    user: AbstractBaseUser, original: Order, *, idempotency_key: str, ip: str | None = None
+    user: User, original: Order, *, idempotency_key: str, ip: str | None = None
 ) -> Placed:
     """Cancel what remains of an open order, journaled like a new order."""
     return _amend(user, original, Order.Kind.CANCEL, idempotency_key, ip)
 
 
 def revise_order(
-    user: AbstractBaseUser,
+    user: User,
     original: Order,
     *,
     price: Decimal,
@@ -184,7 +184,7 @@ def revise_order(
 
 
 def _amend(
-    user: AbstractBaseUser,
+    user: User,
     original: Order,
     kind: str,
     idempotency_key: str,
@@ -238,7 +238,7 @@ def _amend(
     return Placed(_send(user, order, ip, send), created=True)
 
 
-def _journal(user: AbstractBaseUser, order: Order, action: str, ip: str | None) -> Order | None:
+def _journal(user: User, order: Order, action: str, ip: str | None) -> Order | None:
     """Commit ``order`` as ``pending_send`` with its audit event. Returns the earlier order
     when its idempotency key was used before (then nothing is written)."""
     try:
@@ -255,7 +255,7 @@ def _journal(user: AbstractBaseUser, order: Order, action: str, ip: str | None) 
 
 
 def _send(
-    user: AbstractBaseUser,
+    user: User,
     order: Order,
     ip: str | None,
     send: Callable[[KisClient], Awaitable[OrderAck]],
@@ -333,7 +333,7 @@ def read_kis(credential: Credential, work: Callable[[KisClient], Awaitable[T]]) 
     return async_to_sync(run)()
 
 
-def _audit_detail(order: Order) -> dict[str, str | int]:
+def _audit_detail(order: Order) -> dict[str, Any]:
     return {
         "client_order_id": order.client_order_id,
         "kind": order.kind,
@@ -355,7 +355,7 @@ def _audit_detail(order: Order) -> dict[str, str | int]:
 def reconcile(
     credential: Credential,
     *,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     now: dt.datetime | None = None,
     ip: str | None = None,
 ) -> Reconciled:

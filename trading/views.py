@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -46,9 +46,9 @@ PAGE_SIZE = 50
 _ORDER_TYPES = frozenset(kind.value for kind in OrderType)
 
 
-def _user(request: HttpRequest) -> AbstractBaseUser:
+def _user(request: HttpRequest) -> User:
     """The signed-in user (every view here is behind ``login_required``)."""
-    if not isinstance(request.user, AbstractBaseUser):
+    if not isinstance(request.user, User):
         raise PermissionDenied
     return request.user
 
