@@ -22,7 +22,7 @@ else:
     # Django's form takes no type argument at run time (django-stubs' does).
     _UserCreationForm = UserCreationForm
 
-# REFERENCE.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
+# docs/kis-protocol.md §1: KIS app keys are 36 characters, app secrets 180 (python-kis checks the
 # same). A wrong length is almost always a copy-paste accident, so it is refused here.
 APP_KEY_LENGTH = 36
 APP_SECRET_LENGTH = 180

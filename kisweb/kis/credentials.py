@@ -1,4 +1,4 @@
-"""Who is calling and where: environments, hosts and one credential (REFERENCE.md §1)."""
+"""Who is calling and where: environments, hosts and one credential (docs/kis-protocol.md §1)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ class Environment(enum.StrEnum):
 
     @property
     def rest_url(self) -> str:
-        """KIS's REST base for this environment (REFERENCE.md §1)."""
+        """KIS's REST base for this environment (docs/kis-protocol.md §1)."""
         return _REST_URLS[self]
 
     @property
     def ws_url(self) -> str:
         """KIS's realtime WebSocket (plain ``ws://``; the current official client uses
-        ``/tryitout``, REFERENCE.md §1)."""
+        ``/tryitout``, docs/kis-protocol.md §1)."""
         return _WS_URLS[self]
 
 
@@ -37,7 +37,7 @@ _WS_URLS = {
 @dataclass(frozen=True, slots=True)
 class KisCredentials:
     """One KIS credential: app key pair, account (``CANO`` + ``ACNT_PRDT_CD``), HTS ID
-    (the ``tr_key`` of execution notices, REFERENCE.md §7.1) and environment.
+    (the ``tr_key`` of execution notices, docs/kis-protocol.md §7.1) and environment.
 
     The secret never appears in ``repr()``.
     """

@@ -1,4 +1,4 @@
-"""One exception hierarchy for everything KIS can answer (REFERENCE.md §5, §7.6).
+"""One exception hierarchy for everything KIS can answer (docs/kis-protocol.md §5, §7.6).
 
 Every error keeps KIS's own code and message (Korean, verbatim, trailing spaces stripped) so
 the UI can show what KIS said. No exception ever carries a secret: messages are built only
@@ -29,7 +29,7 @@ class TokenExpired(KisError):
 
 
 class TokenIssueTooSoon(KisError):
-    """A token may be issued once a minute per app key (EGW00133, REFERENCE.md §2.1)."""
+    """A token may be issued once a minute per app key (EGW00133, docs/kis-protocol.md §2.1)."""
 
     def __init__(self, code: str, message: str, *, retry_after_s: float) -> None:
         super().__init__(code, message)
@@ -71,15 +71,15 @@ class MalformedAnswer(KisError):
 
 class NotSupported(KisError):
     """The operation does not exist in this environment (e.g. revisable orders on paper,
-    REFERENCE.md §4.1, §9)."""
+    docs/kis-protocol.md §4.1, §9)."""
 
 
 class RealtimeError(KisError):
-    """A realtime control message refused a request (OPSP codes, REFERENCE.md §7.6)."""
+    """A realtime control message refused a request (OPSP codes, docs/kis-protocol.md §7.6)."""
 
 
 class SubscriptionLimitReached(RealtimeError):
-    """The session already holds the maximum registrations (41, REFERENCE.md §6)."""
+    """The session already holds the maximum registrations (41, docs/kis-protocol.md §6)."""
 
 
 class SessionClosed(RealtimeError):

@@ -19,7 +19,7 @@ class Side(enum.StrEnum):
 
 
 class OrderType(enum.StrEnum):
-    """Domestic ``ORD_DVSN`` values kisweb sends (REFERENCE.md §4.6; paper knows 00–04)."""
+    """Domestic ``ORD_DVSN`` values kisweb sends (docs/kis-protocol.md §4.6; paper knows 00–04)."""
 
     LIMIT = "00"
     MARKET = "01"
@@ -33,7 +33,7 @@ class OrderType(enum.StrEnum):
 
 
 class UsExchange(enum.StrEnum):
-    """US exchanges as order/account codes (``OVRS_EXCG_CD``, REFERENCE.md §4.3)."""
+    """US exchanges as order/account codes (``OVRS_EXCG_CD``, docs/kis-protocol.md §4.3)."""
 
     NASDAQ = "NASD"
     NYSE = "NYSE"
@@ -103,7 +103,7 @@ class Candle:
 @dataclass(frozen=True, slots=True)
 class BuyingPower:
     """``inquire-psbl-order``: what a buy may use. The ``no_margin_*`` figures exclude
-    margin loans (미수), which is what a cash account can really buy (REFERENCE.md §4.1)."""
+    margin loans (미수), which is what a cash account can really buy (docs/kis-protocol.md §4.1)."""
 
     symbol: str
     cash: Decimal

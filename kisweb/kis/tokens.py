@@ -1,7 +1,7 @@
 """Access tokens and approval keys: issue once, share, renew before expiry.
 
 KIS lets an app key issue an access token once a minute, and every issue notifies the
-account holder (REFERENCE.md §2.1). So a token is issued once per app key, saved in a
+account holder (docs/kis-protocol.md §2.1). So a token is issued once per app key, saved in a
 ``TokenStore`` shared by every process, reused until shortly before it expires, and issued
 under a single flight: an in-process lock plus the store's cross-process issue lock, with a
 second look at the store once the lock is held. The WebSocket approval key (§2.3) follows
@@ -38,8 +38,8 @@ def utc_now() -> datetime:
 class TokenKind(enum.StrEnum):
     """What a stored token is for: REST calls or the realtime session."""
 
-    ACCESS = "access"  # /oauth2/tokenP, REFERENCE.md §2.1
-    APPROVAL = "approval"  # /oauth2/Approval, REFERENCE.md §2.3
+    ACCESS = "access"  # /oauth2/tokenP, docs/kis-protocol.md §2.1
+    APPROVAL = "approval"  # /oauth2/Approval, docs/kis-protocol.md §2.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,7 @@ class TokenManager:
         return token
 
     def _issue_wait(self, last: Token | None) -> timedelta:
-        """How long until the next issue is allowed (once a minute, REFERENCE.md §2.1).
+        """How long until the next issue is allowed (once a minute, docs/kis-protocol.md §2.1).
 
         If the last issue lies in the future, the wall clock went back (or another host's
         clock runs ahead): the time since that issue is unknown, so one full interval is

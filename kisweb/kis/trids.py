@@ -1,4 +1,4 @@
-"""TR IDs per operation and environment, current generation (REFERENCE.md §3.5, §4).
+"""TR IDs per operation and environment, current generation (docs/kis-protocol.md §3.5, §4).
 
 ``None`` on the paper side means KIS offers no paper version of that operation.
 """

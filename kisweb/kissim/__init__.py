@@ -1,6 +1,6 @@
 """kissim: a local stand-in for the KIS Open Trading API that speaks its wire protocol.
 
-See REFERENCE.md for the protocol; `Simulator` serves the real and paper environments,
+See docs/kis-protocol.md for the protocol; `Simulator` serves the real and paper environments,
 `testing.SimulatorThread` runs one in a background thread.
 """
 

@@ -1,6 +1,6 @@
 """Simulated KIS customers: one app key, one account, one HTS ID each.
 
-KIS issues app keys per environment (REFERENCE.md §1): a paper key works only on the paper
+KIS issues app keys per environment (docs/kis-protocol.md §1): a paper key works only on the paper
 host. python-kis validates the lengths, so the keys here are exactly 36 and 180 chars.
 """
 

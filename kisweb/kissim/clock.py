@@ -1,4 +1,4 @@
-"""When the simulated KRX is open (REFERENCE.md §8 hours, §5 closed-market answers).
+"""When the simulated KRX is open (docs/kis-protocol.md §8 hours, §5 closed-market answers).
 
 `always` keeps the market open whenever the simulator runs, which is what demos and most
 tests want. `krx` follows the regular session 09:00–15:30 KST on weekdays outside a short

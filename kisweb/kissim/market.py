@@ -5,7 +5,7 @@ Everything here is synchronous and guarded by one re-entrant lock, so tests may 
 lock is held*, so a listener that formats a frame sees a consistent market; listeners must
 only format and hand off (the realtime hub queues onto the event loop).
 
-Money is Decimal, quantities are int (REFERENCE.md §3.3 numbers leave as strings later).
+Money is Decimal, quantities are int (docs/kis-protocol.md §3.3 numbers leave as strings later).
 Fees and taxes are zero, so cash, cost and P/L always add up exactly.
 """
 
@@ -37,7 +37,7 @@ BOOK_DEPTH = 10
 HISTORY_DAYS = 700  # about 30 months, so monthly quotes fill their 30 rows
 LIMIT_RATE = Decimal("0.30")
 
-# Domestic ORD_DVSN codes the engine understands (REFERENCE.md §4.6). Paper: 00–04 only.
+# Domestic ORD_DVSN codes the engine understands (docs/kis-protocol.md §4.6). Paper: 00–04 only.
 LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY = "00", "01", "02", "03", "04"
 IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET = "11", "12", "13", "14"
 PAPER_ORD_DVSN = frozenset({LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY})

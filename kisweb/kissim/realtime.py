@@ -1,4 +1,4 @@
-"""The realtime WebSocket service (REFERENCE.md §7).
+"""The realtime WebSocket service (docs/kis-protocol.md §7).
 
 A session is bound to an app key by the approval key of its first valid subscribe message;
 a second open session for the same app key is refused with OPSP8996 and closed, while the

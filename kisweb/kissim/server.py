@@ -1,6 +1,6 @@
 """The Simulator: two KIS environments (real and paper) on two ports, one shared exchange.
 
-Each port serves REST and WebSocket like KIS's hosts do (REFERENCE.md §1), so a client only
+Each port serves REST and WebSocket like KIS's hosts do (docs/kis-protocol.md §1), so a client only
 changes its base URLs. A background task advances the random walk `speed` times a second.
 """
 

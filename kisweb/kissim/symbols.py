@@ -107,7 +107,8 @@ US_LISTINGS: tuple[tuple[str, str, str, str], ...] = (
     ("BA", "보잉", "178.60", "NYS"),
 )
 
-# Quote exchange code (EXCD) <-> order/account exchange code (OVRS_EXCG_CD), REFERENCE.md §4.3.
+# Quote exchange code (EXCD) <-> order/account exchange code (OVRS_EXCG_CD), §4.3 of
+# docs/kis-protocol.md.
 EXCD_TO_ORDER_EXCHANGE = {"NAS": "NASD", "NYS": "NYSE", "AMS": "AMEX"}
 ORDER_EXCHANGE_TO_EXCD = {v: k for k, v in EXCD_TO_ORDER_EXCHANGE.items()}
 
@@ -117,7 +118,7 @@ USD = "USD"
 
 @lru_cache(maxsize=65536)  # the walk asks for the same few thousand prices over and over
 def krx_tick(price: Decimal) -> Decimal:
-    """KRX unified tick table (REFERENCE.md §8)."""
+    """KRX unified tick table (docs/kis-protocol.md §8)."""
     for bound, tick in (
         (2_000, 1),
         (5_000, 5),

@@ -360,7 +360,7 @@ def _fields(creds):
 
 async def test_clients_of_one_app_key_in_one_process_share_the_default_budget():
     """Three clients of one real key, none given a limiter: the process-wide default
-    (``shared_rate_limiter()``) holds them together under KIS's 20/s (REFERENCE.md §6)."""
+    (``shared_rate_limiter()``) holds them together under KIS's 20/s (docs/kis-protocol.md §6)."""
     simulator = Simulator(accounts=[], speed=0, rate_limits={"real": 20, "paper": 2})
     await simulator.start()
     account = simulator.add_account(make_account("real"))

@@ -1,4 +1,4 @@
-"""The realtime frame parser (REFERENCE.md §7.3–§7.8): layouts, multi-record frames,
+"""The realtime frame parser (docs/kis-protocol.md §7.3–§7.8): layouts, multi-record frames,
 notice decryption, schema drift and malformed frames; property tests with hypothesis."""
 
 from __future__ import annotations

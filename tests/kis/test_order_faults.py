@@ -1,7 +1,7 @@
 """Every order entry point under every way an answer can go missing or arrive mangled,
 against the simulator over real sockets. What the simulator received is counted there
 (``orders_received``, the request log); the client must never resend an order and must
-say ``OutcomeUnknown`` whenever the order may exist at KIS (REFERENCE.md §5, DESIGN.md).
+say ``OutcomeUnknown`` whenever the order may exist at KIS (docs/kis-protocol.md §5, DESIGN.md).
 
 Faults the simulator has no switch for (a 200 whose body is not the envelope, a connection
 the server closes while idle between two orders, one closed as a request arrives) come

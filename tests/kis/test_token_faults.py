@@ -1,4 +1,4 @@
-"""Access-token rules against the simulator under adversarial sequences (REFERENCE.md
+"""Access-token rules against the simulator under adversarial sequences (docs/kis-protocol.md
 §2.1, §5): every read in flight refused at once, a store already renewed by another
 process, and a wall clock that jumps backwards."""
 

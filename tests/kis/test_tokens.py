@@ -1,4 +1,4 @@
-"""TokenManager rules without a network (REFERENCE.md §2.1): single flight, renewal before
+"""TokenManager rules without a network (docs/kis-protocol.md §2.1): single flight, renewal before
 expiry, the once-a-minute issue rule, invalidation, and the Redis issue lock across
 "processes". The issue function is a counting coroutine passed in, as the manager takes
 it; the same rules are checked against the simulator in test_client_rest.py."""

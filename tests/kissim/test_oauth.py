@@ -1,4 +1,4 @@
-"""OAuth token, revoke, approval key and hashkey (REFERENCE.md §2)."""
+"""OAuth token, revoke, approval key and hashkey (docs/kis-protocol.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Domestic cash orders, revise/cancel and the matching engine (REFERENCE.md §4.1, §5, §8)."""
+"""Domestic cash orders, revise/cancel and the matching engine
+(docs/kis-protocol.md §4.1, §5, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""US orders and account TRs (REFERENCE.md §4.3)."""
+"""US orders and account TRs (docs/kis-protocol.md §4.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Continuation paging to the last page with exact row counts (REFERENCE.md §3.4)."""
+"""Continuation paging to the last page with exact row counts (docs/kis-protocol.md §3.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Domestic and US quotation TRs on both hosts (REFERENCE.md §4.2, §4.3)."""
+"""Domestic and US quotation TRs on both hosts (docs/kis-protocol.md §4.2, §4.3)."""
 
 from __future__ import annotations
 

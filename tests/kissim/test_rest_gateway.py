@@ -1,4 +1,4 @@
-"""Header validation, the envelope, response headers, TR routing (REFERENCE.md §3, §5)."""
+"""Header validation, the envelope, response headers, TR routing (docs/kis-protocol.md §3, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Realtime quotes and execution notices over KIS's WebSocket (REFERENCE.md §7)."""
+"""Realtime quotes and execution notices over KIS's WebSocket (docs/kis-protocol.md §7)."""
 
 from .events import (
     BookTexts,

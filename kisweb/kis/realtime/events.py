@@ -1,4 +1,4 @@
-"""Typed realtime events (REFERENCE.md §7.8). Slotted, non-frozen dataclasses: they are
+"""Typed realtime events (docs/kis-protocol.md §7.8). Slotted, non-frozen dataclasses: they are
 built on the hot path, and a frozen dataclass pays ``object.__setattr__`` per field.
 ``OrderBook`` is a plain slotted class that keeps its levels as text and converts them on
 first read (42 numbers per H0STASP0 record, which most consumers forward as text).
@@ -251,7 +251,7 @@ class NoticeAction(enum.StrEnum):
 class ExecutionNotice:
     """A decrypted 체결통보 (H0STCNI0/9, H0GSCNI0/9): an order receipt, a fill, a revise,
     a cancel or a rejection. For a fill ``quantity``/``price`` are the fill's; otherwise
-    the order's (REFERENCE.md §7.8)."""
+    the order's (docs/kis-protocol.md §7.8)."""
 
     tr_id: str
     hts_id: str

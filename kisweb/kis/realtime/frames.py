@@ -1,4 +1,4 @@
-"""Realtime data frames: ``<enc>|<TR_ID>|<count>|<payload>`` (REFERENCE.md §7.3–§7.8).
+"""Realtime data frames: ``<enc>|<TR_ID>|<count>|<payload>`` (docs/kis-protocol.md §7.3–§7.8).
 
 The parser is on the hot path. It splits once on ``|`` and once on ``^``, slices records
 by the TR's field count, and converts only the fields an event carries. Prices recur
@@ -246,7 +246,7 @@ NOTICE_TRS = frozenset({"H0STCNI0", "H0STCNI9", "H0GSCNI0", "H0GSCNI9"})
 
 def decrypt_payload(payload: str, key: str, iv: str) -> str:
     """AES-256-CBC, base64, PKCS#7; key and iv are the ack's strings as ASCII bytes,
-    not hex (REFERENCE.md §7.4)."""
+    not hex (docs/kis-protocol.md §7.4)."""
     try:
         raw = base64.b64decode(payload, validate=True)
         decryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(iv.encode())).decryptor()
@@ -269,7 +269,7 @@ class FrameParser:
         self._notice_keys[tr_id] = (key, iv)
 
     def forget_notice_keys(self) -> None:
-        """A new connection brings new key/iv pairs (REFERENCE.md §7.5)."""
+        """A new connection brings new key/iv pairs (docs/kis-protocol.md §7.5)."""
         self._notice_keys.clear()
 
     def parse(self, frame: str) -> list[Event]:

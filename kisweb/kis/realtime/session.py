@@ -1,4 +1,4 @@
-"""``RealtimeSession``: the one WebSocket per app key (REFERENCE.md §7).
+"""``RealtimeSession``: the one WebSocket per app key (docs/kis-protocol.md §7).
 
 It keeps the set of wanted registrations, not just the live ones, so that after any drop
 it reconnects (backoff with jitter), takes a fresh approval key if the old one is refused,
@@ -32,7 +32,7 @@ from .frames import NOTICE_TRS, FrameParser, MalformedFrame
 
 log = logging.getLogger(__name__)
 
-MAX_REGISTRATIONS = 41  # per session, notices included (REFERENCE.md §6)
+MAX_REGISTRATIONS = 41  # per session, notices included (docs/kis-protocol.md §6)
 
 # OPSP answers (§7.6) that mean "already in the state you asked for".
 _ALREADY_SUBSCRIBED = "OPSP0002"

@@ -1,7 +1,7 @@
 """RealtimeSession under adversarial sequences against the simulator's WebSocket: odd
 control messages, repeated drops (backoff), a slow consumer, drops during an ack wait,
 (un)subscribe racing a reconnect, the 42nd registration while reconnecting, ``aclose()``
-mid-reconnect and a refused approval key on reconnect (REFERENCE.md §6, §7)."""
+mid-reconnect and a refused approval key on reconnect (docs/kis-protocol.md §6, §7)."""
 
 from __future__ import annotations
 
