@@ -88,3 +88,27 @@ def test_pages_work_without_javascript(browser, live_daphne, make_member):
         expect(page.locator("html")).to_have_attribute("lang", "en")
     finally:
         context.close()
+
+
+def test_korean_text_wraps_between_words(page):
+    """A narrow window wraps the footer's Korean sentence at spaces, never inside a word."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/accounts/login/")
+    footer = page.locator(".footer p")
+    assert footer.evaluate("el => getComputedStyle(el).wordBreak") == "keep-all"
+    # Every line break falls where the text has a space: each word stays on one line.
+    words = footer.evaluate(
+        """el => {
+            const range = document.createRange(), node = el.firstChild, text = node.textContent;
+            const tops = [];
+            for (let i = 0; i < text.length; i++) {
+                range.setStart(node, i); range.setEnd(node, i + 1);
+                tops.push(Math.round(range.getBoundingClientRect().top));
+            }
+            return text.split(' ').map((word, n, all) => {
+                const start = all.slice(0, n).join(' ').length + (n ? 1 : 0);
+                return new Set(tops.slice(start, start + word.length)).size;
+            });
+        }"""
+    )
+    assert len(words) > 3 and set(words) == {1}
