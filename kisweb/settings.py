@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from kisweb import config
+from kisweb.kis.credentials import Environment as KisEnvironment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 KISWEB_MODE = config.read_mode()
@@ -222,19 +223,15 @@ KISWEB_SIM_REAL_PORT = config.env_int("KISWEB_SIM_REAL_PORT", 19443)
 KISWEB_SIM_PAPER_PORT = config.env_int("KISWEB_SIM_PAPER_PORT", 29443)
 _sim_real = f"{KISWEB_SIM_HOST}:{KISWEB_SIM_REAL_PORT}"
 _sim_paper = f"{KISWEB_SIM_HOST}:{KISWEB_SIM_PAPER_PORT}"
+# The realtime socket is opened on ``/tryitout`` as the current official client does
+# (docs/kis-protocol.md §1); the hosts themselves are kisweb.kis's, named there once.
 if KISWEB_MODE == "demo":
     _kis_defaults = {
-        "real": (f"http://{_sim_real}", f"ws://{_sim_real}"),
-        "paper": (f"http://{_sim_paper}", f"ws://{_sim_paper}"),
+        "real": (f"http://{_sim_real}", f"ws://{_sim_real}/tryitout"),
+        "paper": (f"http://{_sim_paper}", f"ws://{_sim_paper}/tryitout"),
     }
 else:
-    _kis_defaults = {
-        "real": ("https://openapi.koreainvestment.com:9443", "ws://ops.koreainvestment.com:21000"),
-        "paper": (
-            "https://openapivts.koreainvestment.com:29443",
-            "ws://ops.koreainvestment.com:31000",
-        ),
-    }
+    _kis_defaults = {env.value: (env.rest_url, env.ws_url) for env in KisEnvironment}
 KISWEB_KIS_ENDPOINTS = {
     env: {
         "rest": config.env_str(f"KISWEB_KIS_{env.upper()}_REST_URL", rest),

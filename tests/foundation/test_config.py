@@ -1,4 +1,5 @@
 import base64
+import json
 import os
 import stat
 import subprocess
@@ -117,3 +118,24 @@ def test_hosted_mode_refuses_sqlite():
     result = _manage("check", env={**HOSTED_ENV, "DATABASE_URL": "sqlite:///x.sqlite3"})
     assert result.returncode == 1
     assert "hosted mode needs DATABASE_URL pointing at PostgreSQL" in result.stderr
+
+
+def test_real_mode_talks_to_the_kis_hosts_named_in_the_client_with_the_tryitout_path():
+    """The settings and kisweb.kis once disagreed: the realtime URL lost ``/tryitout``."""
+    code = (
+        "from django.conf import settings; import json; "
+        "print(json.dumps(settings.KISWEB_KIS_ENDPOINTS))"
+    )
+    result = _manage("shell", "-v0", "-c", code, env={"KISWEB_MODE": "real"})
+    assert result.returncode == 0, result.stderr
+    endpoints = json.loads(result.stdout.strip().splitlines()[-1])
+    assert endpoints == {
+        "real": {
+            "rest": "https://openapi.koreainvestment.com:9443",
+            "ws": "ws://ops.koreainvestment.com:21000/tryitout",
+        },
+        "paper": {
+            "rest": "https://openapivts.koreainvestment.com:29443",
+            "ws": "ws://ops.koreainvestment.com:31000/tryitout",
+        },
+    }
