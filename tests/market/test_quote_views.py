@@ -207,3 +207,18 @@ def test_without_a_credential_the_page_says_what_to_do(client, django_user_model
     assert "삼성전자" in page and "KIS credential" in page
     answer = client.get(reverse("market:quote_candles", args=["005930"]))
     assert answer.status_code == 409 and answer.json()["error"]
+
+
+def test_portfolio_prices_are_live_cells(sim, alice, alice_credential, alice_client, settings):
+    from tests.trading.conftest import ticket
+    from trading import actions
+
+    settings.KISWEB_MARKET_HOURS = "always"
+    sim.market.set_price("005930", Decimal(71000))
+    actions.place_order(alice, alice_credential, ticket(price=Decimal(71100), quantity=3))
+    page = page_of(alice_client.get(reverse("trading:portfolio")))
+    cell = re.search(
+        r'<td class="num" data-live-symbol="005930" data-live-field="price"[^>]*>([^<]*)<', page
+    )
+    assert cell and cell.group(1) == "71,100"
+    assert "js/live-prices" in page and "css/market" in page
