@@ -110,7 +110,7 @@ def _ticket_form(credential: Credential, snapshot: quotes.Snapshot) -> OrderTick
         "idempotency_key": new_idempotency_key(),
     }
     if snapshot.price is not None:
-        initial["price"] = str(snapshot.price)
+        initial["price"] = format(snapshot.price.normalize(), "f")  # 189.8100 -> 189.81
     return OrderTicketForm(initial=initial, environment=environment, order_types=offered)
 
 
