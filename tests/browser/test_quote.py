@@ -87,9 +87,18 @@ def test_frames_in_the_contracts_shape_move_price_book_tape_and_chart(quote_page
     page = quote_page("005930")
     expect(page.locator("#chart")).to_have_attribute("data-bars", re.compile(r"^[1-9]"))
     frame = {
-        "type": "trade", "symbol": "005930", "price": "1234500", "change": "-500",
-        "sign": "5", "rate": "-0.04", "volume": "10", "cum_volume": "9876543",
-        "open": "1235000", "high": "1236000", "low": "1234000", "time": "093001",
+        "type": "trade",
+        "symbol": "005930",
+        "price": "1234500",
+        "change": "-500",
+        "sign": "5",
+        "rate": "-0.04",
+        "volume": "10",
+        "cum_volume": "9876543",
+        "open": "1235000",
+        "high": "1236000",
+        "low": "1234000",
+        "time": "093001",
         "currency": "KRW",
     }
     dispatch(page, "kis:trade", frame)
@@ -114,8 +123,15 @@ def test_frames_in_the_contracts_shape_move_price_book_tape_and_chart(quote_page
 
     asks = [[str(71100 + 100 * i), str(1000 + i)] for i in range(10)]
     bids = [[str(71000 - 100 * i), str(500 + i)] for i in range(10)]
-    book = {"type": "book", "symbol": "005930", "asks": asks, "bids": bids,
-            "total_ask": "10045", "total_bid": "5045", "time": "093002"}
+    book = {
+        "type": "book",
+        "symbol": "005930",
+        "asks": asks,
+        "bids": bids,
+        "total_ask": "10045",
+        "total_bid": "5045",
+        "time": "093002",
+    }
     dispatch(page, "kis:book", book)
     expect(page.locator("#book tr.ask .book-price").last).to_have_text("71,100")  # best ask
     expect(page.locator("#book tr.bid .book-price").first).to_have_text("71,000")
@@ -132,11 +148,25 @@ def test_frames_in_the_contracts_shape_move_price_book_tape_and_chart(quote_page
 def test_a_us_quote_writes_dollars(quote_page):
     page = quote_page("AAPL")
     expect(page.locator("#chart")).to_have_attribute("data-bars", re.compile(r"^[1-9]"))
-    dispatch(page, "kis:trade", {
-        "type": "trade", "symbol": "AAPL", "price": "1189.8400", "change": "1.2500",
-        "sign": "2", "rate": "0.66", "volume": "3", "cum_volume": "1200", "open": "188",
-        "high": "1190", "low": "187.5", "time": "103001", "currency": "USD",
-    })
+    dispatch(
+        page,
+        "kis:trade",
+        {
+            "type": "trade",
+            "symbol": "AAPL",
+            "price": "1189.8400",
+            "change": "1.2500",
+            "sign": "2",
+            "rate": "0.66",
+            "volume": "3",
+            "cum_volume": "1200",
+            "open": "188",
+            "high": "1190",
+            "low": "187.5",
+            "time": "103001",
+            "currency": "USD",
+        },
+    )
     expect(page.locator(".quote-last")).to_have_text("1,189.84")
     expect(page.locator(".quote-last")).to_have_class(re.compile(r"\bup\b"))
     expect(page.locator(".quote-change")).to_have_text("▲1.25")

@@ -32,8 +32,9 @@ def faults_off(simulator):
 @pytest.fixture
 def symbols(db):
     return {
-        "005930": Symbol.objects.create(code="005930", market="KOSPI", name="삼성전자",
-                                        name_en="Samsung Electronics"),
+        "005930": Symbol.objects.create(
+            code="005930", market="KOSPI", name="삼성전자", name_en="Samsung Electronics"
+        ),
         "AAPL": Symbol.objects.create(code="AAPL", market="NASD", name="애플", name_en="Apple"),
     }
 
@@ -87,8 +88,16 @@ def test_the_ticket_on_the_quote_page_places_a_paper_order(sim, alice_client, al
     lower = sim.market.quote("005930").lower
     answer = alice_client.post(
         reverse("trading:order_ticket"),
-        {"market": "KRX", "venue": "KRX", "symbol": "005930", "side": "buy",
-         "order_type": "00", "price": str(lower), "quantity": "1", "idempotency_key": key},
+        {
+            "market": "KRX",
+            "venue": "KRX",
+            "symbol": "005930",
+            "side": "buy",
+            "order_type": "00",
+            "price": str(lower),
+            "quantity": "1",
+            "idempotency_key": key,
+        },
         HTTP_ACCEPT_LANGUAGE="en",
     )
     order = Order.objects.get(owner=alice)
@@ -154,7 +163,9 @@ def test_daily_and_minute_candles_are_json_oldest_first(sim, alice_client):
     assert all(isinstance(bar[k], str) for k in ("open", "high", "low", "close", "volume"))
     assert Decimal(bar["low"]) <= Decimal(bar["close"]) <= Decimal(bar["high"])
 
-    minute = alice_client.get(reverse("market:quote_candles", args=["005930"]), {"interval": "minute"})
+    minute = alice_client.get(
+        reverse("market:quote_candles", args=["005930"]), {"interval": "minute"}
+    )
     bars = minute.json()["candles"]
     assert bars and all(isinstance(b["time"], int) for b in bars)
     assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
@@ -169,14 +180,18 @@ def test_candles_refuse_bad_input_with_a_message(alice_client):
     for query in ({"interval": "week"}, {"interval": "<x>"}):
         answer = alice_client.get(url, query)
         assert answer.status_code == 400 and answer.json()["error"]
-    answer = alice_client.get(reverse("market:quote_candles", args=["AAPL"]), {"interval": "minute"})
+    answer = alice_client.get(
+        reverse("market:quote_candles", args=["AAPL"]), {"interval": "minute"}
+    )
     assert answer.status_code == 400
     assert alice_client.get(reverse("market:quote_candles", args=["000000"])).status_code == 404
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, symbols):
-    for url in (reverse("market:quotes", args=["005930"]),
-                reverse("market:quote_candles", args=["005930"])):
+    for url in (
+        reverse("market:quotes", args=["005930"]),
+        reverse("market:quote_candles", args=["005930"]),
+    ):
         answer = client.get(url)
         assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
 
