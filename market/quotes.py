@@ -28,13 +28,13 @@ DAILY_SPAN = dt.timedelta(days=150)  # one daily call: KIS returns at most 100 b
 Interval = Literal["day", "minute"]
 
 
-def find_symbol(code: str) -> Symbol | None:
+def find_symbol(code: str, market: str = "") -> Symbol | None:
     """The master's row for ``code`` (domestic 6-char codes, US tickers any case); a code
-    on two markets prefers the domestic listing."""
+    on two markets prefers ``market`` when given, else the domestic listing."""
     if not CODE.match(code or ""):
         return None
     rows = list(Symbol.objects.filter(code__in={code, code.upper()}))
-    rows.sort(key=lambda row: (not row.is_domestic, row.code != code))
+    rows.sort(key=lambda row: (row.market != market, not row.is_domestic, row.code != code))
     return rows[0] if rows else None
 
 

@@ -43,9 +43,11 @@ def _credential(request: HttpRequest) -> Credential | None:
 @login_required
 @require_GET
 def quote_jump(request: HttpRequest) -> HttpResponse:
-    """The symbol box: ``?code=000660`` goes to that quote page; no code, the default one."""
-    code = request.GET.get("code", "").strip() or quotes.DEFAULT_CODE
-    symbol = quotes.find_symbol(code)
+    """The symbol box: ``?code=000660`` goes to that quote page; no code, the default one.
+    ``symbol``/``market`` (what the symbols app's search box sends once a row is picked)
+    are read too, so that box can stand in for this one."""
+    code = (request.GET.get("code") or request.GET.get("symbol") or "").strip()
+    symbol = quotes.find_symbol(code or quotes.DEFAULT_CODE, request.GET.get("market", ""))
     if symbol is None:
         return _not_found(request, code)
     return redirect("market:quotes", code=symbol.code)

@@ -237,3 +237,10 @@ def test_portfolio_prices_are_live_cells(sim, alice, alice_credential, alice_cli
     )
     assert cell and cell.group(1) == "71,100"
     assert "js/live-prices" in page and "css/market" in page
+
+
+def test_symbol_box_takes_the_search_boxs_fields_and_a_market(alice_client, symbols):
+    Symbol.objects.create(code="AAPL", market="NYSE", name="애플 (NYSE)")
+    answer = alice_client.get(reverse("market:quotes"), {"symbol": "AAPL", "market": "NASD"})
+    assert answer["Location"] == "/market/quotes/AAPL/"
+    assert alice_client.get(reverse("market:quotes"), {"symbol": "<x>"}).status_code == 404
