@@ -7,8 +7,12 @@ page to the first streamed price drawn on screen, p50 over 20 loads, two ways:
 "On screen" is the first animation frame after the page's first ``kis:trade`` for the
 symbol (live-prices.js writes the price cell in that event's handlers). Everything is local:
 daphne serving ``kisweb.asgi`` in a forked process, the simulator on a thread, headless
-Chromium. Needs the relay (``market.consumers``, ``/ws/market/``); without it the script
-says so and exits 0.
+Chromium. Needs the relay (``market.consumers``, ``/ws/market/``); without it that part
+says so and is skipped.
+
+Before that, without a browser: the quote page's server time (its REST snapshot: price and
+10-level book, two KIS calls) and the candle JSON's, p50/p99 over 30 loads with KIS's
+per-second limits lifted, so the figures are kisweb's own cost (no goal; for comparison).
 """
 
 from __future__ import annotations
@@ -70,13 +74,13 @@ FIRST_TRADE = """
 """
 
 
-def member(runner: SimulatorThread) -> str:
+def member(runner: SimulatorThread, username: str = "viewer") -> str:
     account = runner.sim.add_account(make_account("paper"))
-    user = get_user_model().objects.create_user("viewer", password=PASSWORD)
+    user = get_user_model().objects.create_user(username, password=PASSWORD)
     credential = create_credential(
         user,
         CredentialInput(
-            label="viewer",
+            label=username,
             environment="paper",
             app_key=account.appkey,
             app_secret=account.appsecret,
@@ -86,7 +90,7 @@ def member(runner: SimulatorThread) -> str:
         ),
     )
     assert verify_credential(user, credential).ok
-    return "viewer"
+    return username
 
 
 def first_price_s(page, code: str, timeout_s: float = 10.0) -> float | None:
@@ -120,7 +124,43 @@ def report(name: str, samples: list[float | None], goal_s: float) -> bool:
     return met
 
 
+def server_times() -> None:
+    from django.test import Client
+
+    from kisweb.kis import RateLimits, shared_rate_limiter
+
+    shared_rate_limiter().limits = RateLimits(real_per_s=1_000_000, paper_per_s=1_000_000)
+    limits = {"real": 1_000_000, "paper": 1_000_000}
+    with SimulatorThread(accounts=[], speed=0, rate_limits=limits) as runner:
+        settings.KISWEB_KIS_ENDPOINTS = {
+            "real": {"rest": runner.real_url, "ws": runner.real_ws_url},
+            "paper": {"rest": runner.paper_url, "ws": runner.paper_ws_url},
+        }
+        username = member(runner, "rest-viewer")
+        client = Client(HTTP_ACCEPT_LANGUAGE="ko", HTTP_HOST="localhost")
+        client.force_login(get_user_model().objects.get(username=username))
+        for label, url in (
+            ("quote page (price + book)", "/market/quotes/005930/"),
+            ("daily candles JSON", "/market/quotes/005930/candles/"),
+            ("minute candles JSON", "/market/quotes/005930/candles/?interval=minute"),
+        ):
+            samples = []
+            for _ in range(30):
+                started = time.perf_counter()
+                response = client.get(url)
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.status_code
+            cut = statistics.quantiles(samples, n=100, method="inclusive")
+            print(f"server time, {label}: p50 {cut[49] * 1e3:.1f} ms, p99 {cut[98] * 1e3:.1f} ms")
+
+
 def main() -> int:
+    call_command("migrate", verbosity=0)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    codes = [code for code, *_ in KRX_LISTINGS]
+    for code, name, *_ in KRX_LISTINGS:
+        Symbol.objects.get_or_create(code=code, market="KOSPI", defaults={"name": name})
+    server_times()
     try:
         import market.consumers  # noqa: F401
     except ImportError:
@@ -130,11 +170,6 @@ def main() -> int:
 
     from tests.helpers import LiveDaphne
 
-    call_command("migrate", verbosity=0)
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    codes = [code for code, *_ in KRX_LISTINGS]
-    for code, name, *_ in KRX_LISTINGS:
-        Symbol.objects.get_or_create(code=code, market="KOSPI", defaults={"name": name})
     warm_code, cold_codes = codes[0], codes[1 : 1 + LOADS]
     if len(cold_codes) < LOADS:
         print(f"(cold: only {len(cold_codes)} symbols that nobody watched yet)")

@@ -9,6 +9,7 @@ or price detail, docs/kis-protocol.md §4.3). Everything a template or JSON need
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from typing import Any, Literal
 
 from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
-from kisweb.kis import Candle, KisClient, KisError, OrderBookSnapshot, Rejected, UsExchange
+from kisweb.kis import (
+    Candle,
+    KisClient,
+    KisError,
+    OrderBookSnapshot,
+    Quote,
+    Rejected,
+    UsExchange,
+)
 from market.models import Symbol
 from trading import actions, rules
 
@@ -109,7 +118,15 @@ def read_snapshot(credential: Credential, symbol: Symbol) -> Snapshot:
     snapshot = Snapshot(symbol=symbol, currency="KRW" if symbol.is_domestic else "USD")
 
     async def domestic(client: KisClient) -> None:
-        quote = await client.quote(symbol.code)
+        # Both reads at once: the limiter paces them, the page waits for the slower only.
+        # Both finish before the client closes; the first failure is the one reported.
+        quote, book = await asyncio.gather(
+            client.quote(symbol.code), client.order_book(symbol.code), return_exceptions=True
+        )
+        for answer in (quote, book):
+            if isinstance(answer, BaseException):
+                raise answer
+        assert isinstance(quote, Quote) and isinstance(book, OrderBookSnapshot)
         snapshot.price, snapshot.change, snapshot.rate = (
             quote.price,
             quote.change,
@@ -125,7 +142,7 @@ def read_snapshot(credential: Credential, symbol: Symbol) -> Snapshot:
             lower=quote.price == quote.lower_limit,
         )
         snapshot.tick = rules.tick_for("KRX", quote.price, quote.tick_size, quote.price)
-        _fill_book(snapshot, await client.order_book(symbol.code))
+        _fill_book(snapshot, book)
 
     async def overseas(client: KisClient) -> None:
         exchange = us_exchange(symbol)
