@@ -480,6 +480,32 @@ class KisClient:
         )
         return parsing.parse_us_quote(body, symbol, exchange)
 
+    async def us_daily_candles(
+        self,
+        symbol: str,
+        exchange: UsExchange = UsExchange.NASDAQ,
+        *,
+        end: date | None = None,
+        period: str = "D",
+        adjusted: bool = True,
+    ) -> list[Candle]:
+        """Up to 100 US bars (``D``/``W``/``M``) ending at ``end`` (default: today),
+        oldest first (``dailyprice`` HHDFS76240000, docs/kis-protocol.md §4.3)."""
+        body = await self._get(
+            f"{_US_QUOTES}/dailyprice",
+            trids.US_DAILY_CHART,
+            {
+                "AUTH": "",
+                "EXCD": exchange.quote_code,
+                "SYMB": symbol,
+                "GUBN": {"D": "0", "W": "1", "M": "2"}[period],
+                "BYMD": end.strftime("%Y%m%d") if end else "",
+                "MODP": "1" if adjusted else "0",
+                "KEYB": "",
+            },
+        )
+        return parsing.parse_us_daily_candles(body)
+
     async def us_buy(
         self, symbol: str, quantity: int, price: Decimal, exchange: UsExchange = UsExchange.NASDAQ
     ) -> OrderAck:

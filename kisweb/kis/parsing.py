@@ -369,6 +369,25 @@ def parse_us_quote(body: Body, symbol: str, exchange: UsExchange) -> UsQuote:
     )
 
 
+def parse_us_daily_candles(body: Body) -> list[Candle]:
+    """``dailyprice`` HHDFS76240000 ``output2``, oldest first (KIS sends newest first)."""
+    candles = [
+        Candle(
+            date=row.date("xymd"),
+            time=None,
+            open=row.dec("open"),
+            high=row.dec("high"),
+            low=row.dec("low"),
+            close=row.dec("clos"),
+            volume=row.int("tvol"),
+            trade_value=row.dec("tamt", required=False),
+        )
+        for row in rows(body, "output2")
+        if row.text("xymd", required=False)
+    ]
+    return sorted(candles, key=lambda candle: candle.date)
+
+
 def parse_us_balance(pages: Sequence[Body], *, complete: bool) -> UsBalance:
     """``inquire-balance`` TTTS3012R: holdings of every page, totals from the last page."""
     holdings = tuple(

@@ -51,6 +51,7 @@ BUYABLE = TrId("TTTC8908R", "VTTC8908R", "buyable amount")
 
 # Overseas (US) (§4.3). Paper US sell is VTTT1001U, not the V-prefixed real TR.
 US_PRICE = TrId("HHDFS00000300", "HHDFS00000300", "US current price")
+US_DAILY_CHART = TrId("HHDFS76240000", "HHDFS76240000", "US daily candles")
 US_BUY = TrId("TTTT1002U", "VTTT1002U", "US buy")
 US_SELL = TrId("TTTT1006U", "VTTT1001U", "US sell")
 US_BALANCE = TrId("TTTS3012R", "VTTS3012R", "US balance")
