@@ -21,12 +21,14 @@ import hashlib
 import logging
 import random
 import ssl
+import time
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
 
+from . import hooks
 from .credentials import KisCredentials
 from .errors import (
     InvalidCredential,
@@ -201,7 +203,12 @@ class Transport:
                     "tr_cont": request.tr_cont,
                     "custtype": "P",
                 }
+            waited = time.monotonic()
             await self._limiter.acquire(self._creds.app_key, self._creds.env)
+            started = time.monotonic()
+            if started - waited > 0.001:
+                hooks.rate_wait(started - waited)
+            observed = request.tr_id or "oauth"
             try:
                 response = await self._http.request(
                     request.method,
@@ -215,10 +222,12 @@ class Transport:
                 failure = policy.judge(
                     UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=False
                 )
+                hooks.call(observed, type(failure).__name__, time.monotonic() - started)
             except httpx.TransportError as exc:
                 failure = policy.judge(
                     UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=True
                 )
+                hooks.call(observed, type(failure).__name__, time.monotonic() - started)
             else:
                 body = json_body(response)
                 if body is None:
@@ -226,8 +235,10 @@ class Transport:
                 else:
                     found = classify(response.status_code, body, request.envelope)
                     if found is None:
+                        hooks.call(observed, "ok", time.monotonic() - started)
                         return Answer(body, response.headers.get("tr_cont", "").strip())
                     verdict = found
+                hooks.call(observed, type(verdict).__name__, time.monotonic() - started)
                 if (
                     isinstance(verdict, TokenExpired)
                     and access is not None
