@@ -1,0 +1,139 @@
+"""The background tasks and the worker's duties, called in-process on the test database
+(the real worker process has its own test: test_worker_hosted.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from accounts import tasks as account_tasks
+from accounts.models import KisToken
+from kisweb.ops import heartbeat, worker
+from kisweb.ops.models import Heartbeat
+from trading import tasks as trading_tasks
+from trading.models import Order
+
+from .conftest import lost_order, place
+
+pytestmark = pytest.mark.django_db
+
+
+def queued(task) -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(task_path=task.module_path))
+
+
+def test_the_sweep_queues_one_reconciliation_per_credential_with_unknown_orders(
+    sim, alice, credential, bob
+):
+    lost_order(sim, alice, credential)
+    sim.faults.lose_order_answers = 1
+    place(alice, credential, price=71100)  # a second unknown order, same credential
+    place(alice, credential, price=60000)  # accepted, resting: not the sweep's business
+
+    assert trading_tasks.reconcile_sweep.call() == {"queued": [str(credential.pk)]}
+    # Swept again before the worker ran it: still one queued.
+    assert trading_tasks.reconcile_sweep.call() == {"queued": []}
+    [row] = queued(trading_tasks.reconcile_credential)
+    assert row.args_kwargs == {"args": [str(credential.pk)], "kwargs": {}}
+
+
+def test_a_stale_pending_send_is_swept_and_a_fresh_one_is_not(sim, alice, credential):
+    order = place(alice, credential, price=60000)
+    Order.objects.filter(pk=order.pk).update(status="pending_send")
+    assert trading_tasks.credentials_to_reconcile() == []
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(seconds=20))
+    assert trading_tasks.credentials_to_reconcile() == [str(credential.pk)]
+
+
+def test_reconciling_twice_settles_once_and_never_sends(sim, alice, credential):
+    order = lost_order(sim, alice, credential)
+    first = trading_tasks.reconcile_credential.call(str(credential.pk))
+    order.refresh_from_db()
+    assert order.status == "filled"
+    assert first["changed"] == 1
+
+    again = trading_tasks.reconcile_credential.call(str(credential.pk))
+    assert again["changed"] == 0
+    assert sim.stats.orders_received(credential.app_key) == 1
+
+
+def test_a_kis_outage_leaves_the_order_unknown(sim, alice, credential):
+    order = lost_order(sim, alice, credential)
+    sim.faults.http_500 = True
+    result = trading_tasks.reconcile_credential.call(str(credential.pk))
+    assert result["error"]
+    order.refresh_from_db()
+    assert order.status == "unknown"
+
+
+def test_tokens_near_expiry_are_renewed_and_fresh_ones_left(sim, credential, settings):
+    settings.KISWEB_TOKEN_RENEW_AHEAD_MIN = 120
+
+    def asked() -> int:  # tokenP requests at the simulator (it may hand back the live token)
+        return len(sim.stats.requests(path="/oauth2/tokenP")) - start
+
+    start = len(sim.stats.requests(path="/oauth2/tokenP"))
+    assert account_tasks.tokens_to_renew() == {}
+    assert account_tasks.renew_tokens.call() == {"renewed": [], "failed": {}}
+    assert asked() == 0
+
+    # An hour left, issued more than a minute ago (KIS's once-a-minute rule).
+    KisToken.objects.filter(credential=credential).update(
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+        issued_at=timezone.now() - dt.timedelta(hours=23),
+    )
+    assert account_tasks.renew_tokens.call() == {"renewed": [str(credential.pk)], "failed": {}}
+    assert asked() == 1
+    token = KisToken.objects.get(credential=credential, kind="access")
+    assert token.expires_at > timezone.now() + dt.timedelta(hours=20)
+    assert account_tasks.tokens_to_renew() == {}
+
+
+def test_a_schedule_slot_is_won_once_per_period():
+    now = timezone.now()
+    period = dt.timedelta(seconds=30)
+    assert worker.claim_slot("t", period, now) is True
+    assert worker.claim_slot("t", period, now + dt.timedelta(seconds=5)) is False
+    assert worker.claim_slot("t", period, now + dt.timedelta(seconds=31)) is True
+    assert worker.claim_slot("t", period, now + dt.timedelta(seconds=32)) is False
+
+
+def test_the_schedule_enqueues_each_periodic_task_once():
+    assert sorted(worker.run_schedule()) == [
+        "accounts.tasks.renew_tokens",
+        "trading.tasks.reconcile_sweep",
+    ]
+    assert worker.run_schedule() == []
+    assert len(queued(trading_tasks.reconcile_sweep)) == 1
+
+
+def _running(worker_id: str, started_ago_s: float) -> DBTaskResult:
+    result = trading_tasks.reconcile_sweep.enqueue()
+    row = DBTaskResult.objects.get(pk=result.id)
+    row.claim(worker_id)
+    DBTaskResult.objects.filter(pk=row.pk).update(
+        started_at=timezone.now() - dt.timedelta(seconds=started_ago_s)
+    )
+    return row
+
+
+def test_a_dead_workers_task_goes_back_to_the_queue(settings):
+    settings.KISWEB_HEARTBEAT_STALE_S = 10
+    Heartbeat.objects.create(
+        name="worker", instance="dead", at=timezone.now() - dt.timedelta(seconds=60)
+    )
+    heartbeat.beat("worker", "alive")
+    orphan = _running("dead", started_ago_s=30)
+    busy = _running("alive", started_ago_s=30)
+    just_claimed = _running("dead", started_ago_s=1)
+
+    assert worker.requeue_orphans() == [str(orphan.pk)]
+    states = dict(DBTaskResult.objects.values_list("pk", "status"))
+    assert states[orphan.pk] == TaskResultStatus.READY
+    assert states[busy.pk] == TaskResultStatus.RUNNING
+    assert states[just_claimed.pk] == TaskResultStatus.RUNNING
+    assert worker.requeue_orphans() == []
