@@ -43,8 +43,10 @@ def _env(sim) -> dict[str, str]:
 
 def _worker(env, worker_id: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "taskworker", "--worker-id", worker_id, "--no-schedule"]
-        + ["--interval", "0.2"],
+        [
+            *(sys.executable, "manage.py", "taskworker", "--worker-id", worker_id),
+            *("--no-schedule", "--interval", "0.2"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
