@@ -4,6 +4,7 @@ reconciliation never sends an order: counted at the simulator."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,3 +119,8 @@ def test_a_worker_killed_mid_reconcile_is_replaced_and_the_effect_happens_once(
     # The one order is the one placed before the worker ran: nothing was sent since.
     assert sim.stats.orders_received(credential.app_key) == 1
     assert second.returncode == 0, output
+    # Hosted logs are JSON, one object per line; the recovery is logged.
+    lines = [line for line in output.splitlines() if line and not line.startswith("taskworker ")]
+    records = [json.loads(line) for line in lines]
+    assert any("of dead worker first queued again" in r["message"] for r in records), output
+    assert credential.reveal_app_secret() not in output
