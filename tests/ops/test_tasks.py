@@ -137,3 +137,29 @@ def test_a_dead_workers_task_goes_back_to_the_queue(settings):
     assert states[busy.pk] == TaskResultStatus.RUNNING
     assert states[just_claimed.pk] == TaskResultStatus.RUNNING
     assert worker.requeue_orphans() == []
+
+
+def test_tasks_run_by_the_worker_are_counted_by_outcome():
+    from django_tasks_db.management.commands.db_worker import Worker
+    from prometheus_client import REGISTRY
+
+    def count(task: str, status: str) -> float:
+        labels = {"task": task, "status": status}
+        return REGISTRY.get_sample_value("kisweb_tasks_finished_total", labels) or 0.0
+
+    ok_before = count("reconcile_sweep", "successful")
+    failed_before = count("reconcile_credential", "failed")
+    trading_tasks.reconcile_sweep.enqueue()
+    trading_tasks.reconcile_credential.enqueue("not-a-credential-id")
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="in-test",
+        excluded_queue_names=[],
+    ).run()
+    assert count("reconcile_sweep", "successful") - ok_before == 1
+    assert count("reconcile_credential", "failed") - failed_before == 1
