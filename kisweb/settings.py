@@ -267,6 +267,8 @@ KISWEB_RECONCILE_EVERY_S = config.env_int("KISWEB_RECONCILE_EVERY_S", 30)
 KISWEB_TOKEN_RENEW_EVERY_S = config.env_int("KISWEB_TOKEN_RENEW_EVERY_S", 300)
 # Tokens are renewed this many minutes before they expire (KIS: 24 h, one issue a minute).
 KISWEB_TOKEN_RENEW_AHEAD_MIN = config.env_int("KISWEB_TOKEN_RENEW_AHEAD_MIN", 120)
+# Probes and the scraper talk to each daphne port directly, over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # /metrics: staff signed in, or a scraper with `Authorization: Bearer <this>`.
 KISWEB_METRICS_TOKEN = config.env_str("KISWEB_METRICS_TOKEN")
 # Logs: one JSON object per line when hosted (or KISWEB_LOG_FORMAT=json), else plain text;

@@ -41,6 +41,15 @@ def test_redis_down_is_named_without_its_url(client, settings):
     assert "redis-pw-1" not in response.content.decode()
 
 
+@pytest.mark.django_db
+def test_probes_over_plain_http_are_not_redirected_but_pages_are(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code in (200, 503)
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/accounts/login/").status_code == 301
+
+
 def test_check_deploy_is_clean_in_hosted_settings():
     env = {**os.environ, "KISWEB_SSL_REDIRECT": "true"}  # as deployed: HTTPS enforced
     done = subprocess.run(
