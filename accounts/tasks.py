@@ -5,6 +5,10 @@ ran out mid-session costs the next page or order a fresh issue (or, inside the m
 EGW00133 refusal), so the worker renews every stored token ``KISWEB_TOKEN_RENEW_AHEAD_MIN``
 before it expires, through the same ``TokenManager`` the pages use: under the Redis issue
 lock, loading again first, so a renewal racing a page issues once.
+
+Only tokens still valid, of owners who signed in within ``IDLE_AFTER``, are renewed: KIS
+tells the account holder of every issue, and a credential nobody uses should let its token
+lapse rather than be renewed every day for ever. The next use issues one on demand.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from kisweb.kis import KisError
 
 log = logging.getLogger(__name__)
 
+IDLE_AFTER = dt.timedelta(days=1)
+
 
 def _ahead() -> dt.timedelta:
     return dt.timedelta(minutes=settings.KISWEB_TOKEN_RENEW_AHEAD_MIN)
@@ -33,8 +39,12 @@ def _ahead() -> dt.timedelta:
 def tokens_to_renew() -> dict[str, set[str]]:
     """Credential id -> the kinds whose stored token expires within the renewal window."""
     due: dict[str, set[str]] = {}
+    now = timezone.now()
     rows = KisToken.objects.filter(
-        expires_at__lt=timezone.now() + _ahead(), credential__is_enabled=True
+        expires_at__gt=now,
+        expires_at__lt=now + _ahead(),
+        credential__is_enabled=True,
+        credential__owner__last_login__gte=now - IDLE_AFTER,
     ).values_list("credential_id", "kind")
     for credential_id, kind in rows:
         due.setdefault(str(credential_id), set()).add(kind)

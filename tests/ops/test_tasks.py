@@ -70,7 +70,7 @@ def test_a_kis_outage_leaves_the_order_unknown(sim, alice, credential):
     assert order.status == "unknown"
 
 
-def test_tokens_near_expiry_are_renewed_and_fresh_ones_left(sim, credential, settings):
+def test_tokens_near_expiry_are_renewed_and_fresh_ones_left(sim, alice, credential, settings):
     settings.KISWEB_TOKEN_RENEW_AHEAD_MIN = 120
 
     def asked() -> int:  # tokenP requests at the simulator (it may hand back the live token)
@@ -81,7 +81,10 @@ def test_tokens_near_expiry_are_renewed_and_fresh_ones_left(sim, credential, set
     assert account_tasks.renew_tokens.call() == {"renewed": [], "failed": {}}
     assert asked() == 0
 
-    # An hour left, issued more than a minute ago (KIS's once-a-minute rule).
+    # An hour left, issued more than a minute ago (KIS's once-a-minute rule), of an owner
+    # who signed in lately.
+    alice.last_login = timezone.now() - dt.timedelta(hours=3)
+    alice.save(update_fields=["last_login"])
     KisToken.objects.filter(credential=credential).update(
         expires_at=timezone.now() + dt.timedelta(hours=1),
         issued_at=timezone.now() - dt.timedelta(hours=23),
@@ -90,6 +93,23 @@ def test_tokens_near_expiry_are_renewed_and_fresh_ones_left(sim, credential, set
     assert asked() == 1
     token = KisToken.objects.get(credential=credential, kind="access")
     assert token.expires_at > timezone.now() + dt.timedelta(hours=20)
+    assert account_tasks.tokens_to_renew() == {}
+
+
+def test_idle_owners_and_lapsed_tokens_are_left_alone(sim, alice, credential, settings):
+    settings.KISWEB_TOKEN_RENEW_AHEAD_MIN = 120
+    soon = timezone.now() + dt.timedelta(hours=1)
+    KisToken.objects.filter(credential=credential).update(expires_at=soon)
+    alice.last_login = timezone.now() - dt.timedelta(days=2)
+    alice.save(update_fields=["last_login"])
+    assert account_tasks.tokens_to_renew() == {}
+
+    alice.last_login = timezone.now()
+    alice.save(update_fields=["last_login"])
+    assert account_tasks.tokens_to_renew() == {str(credential.pk): {"access"}}
+    KisToken.objects.filter(credential=credential).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     assert account_tasks.tokens_to_renew() == {}
 
 
