@@ -125,6 +125,7 @@ def test_a_schedule_slot_is_won_once_per_period():
 def test_the_schedule_enqueues_each_periodic_task_once():
     assert sorted(worker.run_schedule()) == [
         "accounts.tasks.renew_tokens",
+        "kisweb.ops.tasks.prune",
         "trading.tasks.reconcile_sweep",
     ]
     assert worker.run_schedule() == []
@@ -183,3 +184,30 @@ def test_tasks_run_by_the_worker_are_counted_by_outcome():
     ).run()
     assert count("reconcile_sweep", "successful") - ok_before == 1
     assert count("reconcile_credential", "failed") - failed_before == 1
+
+
+def test_prune_keeps_recent_and_failed_results_and_live_heartbeats():
+    from kisweb.ops.tasks import prune
+
+    def finished(status: str, days_ago: float) -> str:
+        row = DBTaskResult.objects.get(pk=trading_tasks.reconcile_sweep.enqueue().id)
+        DBTaskResult.objects.filter(pk=row.pk).update(
+            status=status, finished_at=timezone.now() - dt.timedelta(days=days_ago)
+        )
+        return str(row.pk)
+
+    old_ok = finished(TaskResultStatus.SUCCESSFUL, 8)
+    new_ok = finished(TaskResultStatus.SUCCESSFUL, 1)
+    old_failed = finished(TaskResultStatus.FAILED, 31)
+    new_failed = finished(TaskResultStatus.FAILED, 8)
+    waiting = str(trading_tasks.reconcile_sweep.enqueue().id)
+    Heartbeat.objects.create(name="worker", instance="gone", at=timezone.now() - dt.timedelta(2))
+    heartbeat.beat("worker", "here")
+    heartbeat.beat("relay")
+
+    assert prune.call() == {"successful": 1, "failed": 1, "heartbeats": 1}
+    left = {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)}
+    assert left == {new_ok, new_failed, waiting}
+    assert old_ok not in left and old_failed not in left
+    assert set(Heartbeat.objects.values_list("instance", flat=True)) == {"here", ""}
+    assert prune.call() == {"successful": 0, "failed": 0, "heartbeats": 0}
