@@ -18,6 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.helpers import ROOT
 from trading import tasks as trading_tasks
+from trading.models import Order
 
 from .conftest import lost_order
 
@@ -42,11 +43,12 @@ def _env(sim) -> dict[str, str]:
     }
 
 
-def _worker(env, worker_id: str) -> subprocess.Popen[str]:
+def _worker(env, worker_id: str, *, schedule: bool = False) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             *(sys.executable, "manage.py", "taskworker", "--worker-id", worker_id),
-            *("--no-schedule", "--interval", "0.2"),
+            *(() if schedule else ("--no-schedule",)),
+            *("--interval", "0.2"),
         ],
         cwd=ROOT,
         env=env,
@@ -124,3 +126,23 @@ def test_a_worker_killed_mid_reconcile_is_replaced_and_the_effect_happens_once(
     records = [json.loads(line) for line in lines]
     assert any("of dead worker first queued again" in r["message"] for r in records), output
     assert credential.reveal_app_secret() not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduled_sweep_settles_a_lost_order_by_itself(sim, alice, credential):
+    order = lost_order(sim, alice, credential)
+    env = {**_env(sim), "KISWEB_RECONCILE_EVERY_S": "1"}
+    process = _worker(env, "scheduled", schedule=True)
+    try:
+        _wait_for(
+            lambda: Order.objects.get(pk=order.pk).status == "filled",
+            "the sweep to reconcile the unknown order",
+            60,
+            process,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert sim.stats.orders_received(credential.app_key) == 1
+    swept = DBTaskResult.objects.filter(task_path="trading.tasks.reconcile_sweep")
+    assert swept.filter(status=TaskResultStatus.SUCCESSFUL).exists(), output
