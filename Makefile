@@ -68,8 +68,12 @@ demo: install messages
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py demo --port $(PORT)
 
+# The fast suite twice: on SQLite, then on PostgreSQL with the same (demo) settings (about
+# 3 minutes each here); the hosted pass is PostgreSQL and Redis with hosted settings.
 test: install messages browser services
 	$(BIN)/pytest -m "not hosted and not browser"
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(HOSTED_TEST_DB) \
+		$(BIN)/pytest -m "not hosted and not browser"
 	$(HOSTED_TEST_ENV) $(BIN)/pytest -m hosted
 	$(BIN)/pytest -m browser
 

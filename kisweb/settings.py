@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -47,9 +49,12 @@ INSTALLED_APPS = [
     "accounts",
     "trading",
     "market",
+    "kisweb.ops",
 ]
 
 MIDDLEWARE = [
+    # First: every answer (redirects and errors too) carries the request id (kisweb/ops).
+    "kisweb.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -243,11 +248,47 @@ KISWEB_KIS_ENDPOINTS = {
 # Error reports (DEBUG page, mails to ADMINS) hide our secrets' names too (accounts/reporting.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretScrubbingFilter"
 
+# ------------------------------------------------------------ operations (kisweb/ops)
+# Background tasks (trading/tasks.py, accounts/tasks.py): django-tasks' database backend,
+# run by `manage.py taskworker` (hosted) or by the worker child of `manage.py demo`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds after which a heartbeat (worker, relay) counts as dead: /readyz reports the part
+# down, and the tasks a dead worker was running go back in the queue.
+KISWEB_HEARTBEAT_STALE_S = config.env_int("KISWEB_HEARTBEAT_STALE_S", 30)
+# Which heartbeats /readyz requires. The relay is its own process only when hosted.
+KISWEB_READY_HEARTBEATS = config.env_list(
+    "KISWEB_READY_HEARTBEATS", ["worker", "relay"] if HOSTED else ["worker"]
+)
+# How often the worker's scheduler enqueues each periodic task, in seconds.
+KISWEB_RECONCILE_EVERY_S = config.env_int("KISWEB_RECONCILE_EVERY_S", 30)
+KISWEB_TOKEN_RENEW_EVERY_S = config.env_int("KISWEB_TOKEN_RENEW_EVERY_S", 300)
+# Tokens are renewed this many minutes before they expire (KIS: 24 h, one issue a minute).
+KISWEB_TOKEN_RENEW_AHEAD_MIN = config.env_int("KISWEB_TOKEN_RENEW_AHEAD_MIN", 120)
+# Probes and the scraper talk to each daphne port directly, over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics: staff signed in, or a scraper with `Authorization: Bearer <this>`.
+KISWEB_METRICS_TOKEN = config.env_str("KISWEB_METRICS_TOKEN")
+# Logs: one JSON object per line when hosted (or KISWEB_LOG_FORMAT=json), else plain text;
+# both carry the request id.
+KISWEB_LOG_FORMAT = config.env_str("KISWEB_LOG_FORMAT", "json" if HOSTED else "plain")
+if KISWEB_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("KISWEB_LOG_FORMAT must be json or plain")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "kisweb.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "kisweb.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": KISWEB_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": config.env_str("KISWEB_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kisweb import views
+from kisweb.ops import views as ops_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from . import hooks
 from .errors import TokenIssueTooSoon
 
 if TYPE_CHECKING:
@@ -230,6 +231,7 @@ class TokenManager:
         self._cached = token
         self._refused_value = None
         log.info("issued a new %s token for app key %s", self._kind, _mask(self._app_key))
+        hooks.token_issue(str(self._kind))
         return token
 
     def _issue_wait(self, last: Token | None) -> timedelta:

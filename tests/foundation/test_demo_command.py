@@ -1,10 +1,12 @@
-"""`manage.py demo` as a new user runs it: simulator + daphne, a page, Ctrl-C stops both."""
+"""`manage.py demo` as a new user runs it: simulator + task worker + daphne, a page, and
+Ctrl-C stops them all."""
 
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -61,6 +63,12 @@ def test_demo_serves_a_signed_in_page_with_the_simulator_and_stops_on_ctrl_c(dem
             assert signed_in.status_code == 200
             assert str(signed_in.url) == url
             assert 'data-reachable="yes"' in signed_in.text
+            # The task worker child beats its heartbeat: the demo is ready with no other process.
+            deadline = time.monotonic() + 20
+            while (ready := browser.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, ready.text
+                time.sleep(0.5)
+            assert ready.json()["checks"]["worker"]["ok"] is True
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)

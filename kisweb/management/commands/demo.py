@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from argparse import ArgumentParser
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -46,12 +47,15 @@ class Command(BaseCommand):
             children["simulator"] = self._start_simulator()
             self._wait_ready(f"{sim_rest}/__sim__/status", children["simulator"], "simulator")
             ensure_demo_data()
+            # The background tasks (reconciliation, token renewal) run in a worker child,
+            # as `manage.py taskworker` does in hosted mode.
+            children["task worker"] = self._start_worker()
             children["web server"] = self._start_daphne(host, port)
             url = f"http://{host}:{port}/"
             self._wait_ready(f"{url}health/", children["web server"], "web server")
             self.stdout.write(self.style.SUCCESS(f"kisweb demo is running at {url}"))
             self.stdout.write(f"Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
-            self.stdout.write(f"KIS simulator: {sim_rest} (paper), Ctrl-C stops both.")
+            self.stdout.write(f"KIS simulator: {sim_rest} (paper), Ctrl-C stops all three.")
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
@@ -80,6 +84,12 @@ class Command(BaseCommand):
                 "--paper-port",
                 str(settings.KISWEB_SIM_PAPER_PORT),
             ]
+        )
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, str(manage), "taskworker"]
         )
 
     def _start_daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
