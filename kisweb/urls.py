@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
     path("trading/", include("trading.urls")),
+    path("market/", include("market.urls")),
     path("admin/", admin.site.urls),
 ]
 

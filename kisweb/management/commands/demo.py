@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_data
+from market.symbols import ensure_symbols
 
 READY_TIMEOUT_S = 30.0
 
@@ -46,6 +47,8 @@ class Command(BaseCommand):
             children["simulator"] = self._start_simulator()
             self._wait_ready(f"{sim_rest}/__sim__/status", children["simulator"], "simulator")
             ensure_demo_data()
+            if (loaded := ensure_symbols()) is not None:  # the bundled master, first run only
+                self.stdout.write(f"Loaded {loaded.created} symbols from the bundled master.")
             children["web server"] = self._start_daphne(host, port)
             url = f"http://{host}:{port}/"
             self._wait_ready(f"{url}health/", children["web server"], "web server")
