@@ -276,30 +276,39 @@ def parse_us(data: bytes, source: str = "") -> ParsedFile:
     return parsed
 
 
-def parse_master(name: str, data: bytes) -> list[ParsedFile]:
-    """Parse one file by its published name; a ``.zip`` is opened and each member read."""
+def parse_master(name: str, data: bytes, label: str = "") -> list[ParsedFile]:
+    """Parse one file by its published name; a ``.zip`` is opened and each member read.
+    ``label`` names it in errors (an archive's member as ``archive!member``)."""
     base = PurePosixPath(name.split("?", 1)[0]).name.lower()
+    label = label or name
     if base.endswith(".zip") or data[:4] == b"PK\x03\x04":
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile:
-            raise MasterFileError(name, None, "not a readable zip archive") from None
+            raise MasterFileError(label, None, "not a readable zip archive") from None
         parsed = []
         with archive:
             for member in archive.namelist():
-                if not member.endswith("/"):
-                    parsed.extend(parse_master(f"{name}!{member}", archive.read(member)))
+                if member.endswith("/"):
+                    continue
+                if archive.getinfo(member).file_size > MAX_DOWNLOAD_BYTES:
+                    raise MasterFileError(f"{label}!{member}", None, "too large for a master file")
+                try:
+                    content = archive.read(member)
+                except (zipfile.BadZipFile, OSError, EOFError):
+                    raise MasterFileError(f"{label}!{member}", None, "a damaged archive") from None
+                parsed.extend(parse_master(member, content, f"{label}!{member}"))
         if not parsed:
-            raise MasterFileError(name, None, "the archive holds no master file")
+            raise MasterFileError(label, None, "the archive holds no master file")
         return parsed
     if base.startswith("kospi_code"):
-        return [parse_domestic(data, Symbol.Market.KOSPI, name)]
+        return [parse_domestic(data, Symbol.Market.KOSPI, label)]
     if base.startswith("kosdaq_code"):
-        return [parse_domestic(data, Symbol.Market.KOSDAQ, name)]
+        return [parse_domestic(data, Symbol.Market.KOSDAQ, label)]
     if re.fullmatch(r"(nas|nys|ams)mst\.cod", base):
-        return [parse_us(data, name)]
+        return [parse_us(data, label)]
     raise MasterFileError(
-        name,
+        label,
         None,
         "unknown master file: expected kospi_code.mst, kosdaq_code.mst, "
         "nasmst.cod, nysmst.cod or amsmst.cod (or their .zip)",
