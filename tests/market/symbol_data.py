@@ -19,7 +19,7 @@ def domestic_record(
         elif field == "lot":
             cells.append("00001")
         else:
-            cells.append(("N" if width == 1 else "0" * width))
+            cells.append("N" if width == 1 else "0" * width)
     name_bytes = name.encode("cp949")
     head = code.encode().ljust(9) + f"KR7{code}000"[:12].encode()
     return head + name_bytes.ljust(NAME_BYTES) + "".join(cells).encode()

@@ -7,6 +7,7 @@ import io
 import threading
 import zipfile
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -48,7 +49,7 @@ def test_bundled_fixture_is_in_the_published_layout():
         for line in lines[:-1]:
             assert len(line) == 9 + 12 + 40 + tail
             line[21:61].decode("cp949")  # the name is cp949, not UTF-8
-    samsung = next(l for l in (BUNDLED_DIR / "kospi_code.mst").read_bytes().split(b"\r\n"))
+    samsung = (BUNDLED_DIR / "kospi_code.mst").read_bytes().split(b"\r\n")[0]
     assert samsung.startswith(b"005930   KR7005930003")
     assert samsung[21:61].decode("cp949").strip() == "삼성전자"
     with pytest.raises(UnicodeDecodeError):
@@ -260,9 +261,9 @@ def test_loadsymbols_needs_a_source_and_a_real_file(tmp_path):
 
 
 class _Files(http.server.BaseHTTPRequestHandler):
-    bodies: dict[str, bytes] = {}
+    bodies: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self):  # noqa: N802 - the stdlib's name
+    def do_GET(self):
         body = self.bodies.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Length", str(len(body or b"")))
