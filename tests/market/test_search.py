@@ -130,6 +130,7 @@ def test_any_text_is_a_query(master, text):
 
 @pytest.fixture
 def carol_client(client, django_user_model):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = django_user_model.objects.create_user("carol", password="carol-pass-1")
     client.force_login(user)
     return client
