@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -464,13 +463,15 @@ def _pattern(query: str) -> re.Pattern[str]:
 EXACT_CODE, CODE_PREFIX, EXACT_NAME, NAME_PREFIX, NAME_PARTIAL = range(5)
 
 
-def _rank(symbol: Symbol, code_query: str, key: str, pattern: re.Pattern[str]) -> int | None:
-    if symbol.code == code_query:
+def _rank(
+    code: str, names: tuple[str, str], code_query: str, key: str, pattern: re.Pattern[str]
+) -> int | None:
+    if code == code_query:
         return EXACT_CODE
-    if symbol.code.startswith(code_query):
+    if code.startswith(code_query):
         return CODE_PREFIX
     best = None
-    for name in (symbol.search_name, symbol.search_name_en):
+    for name in names:
         if not name:
             continue
         if name == key:
@@ -485,31 +486,33 @@ def _rank(symbol: Symbol, code_query: str, key: str, pattern: re.Pattern[str]) -
 
 def search(query: str, limit: int = SEARCH_LIMIT) -> list[Symbol]:
     """Listed symbols matching ``query`` by code or name, best first: exact code, code
-    prefix, exact name, name prefix, then anywhere in the name; shorter names and KRX
-    first within a rank."""
+    prefix, exact name, name prefix, then anywhere in the name; KRX before US, then shorter
+    names, within a rank. One character matches only at the start (a name or a code), so
+    the first keystroke stays cheap."""
+    from django.db.models import Q
+
     key = normalize(query)[:MAX_QUERY_CHARS]
     if not key:
         return []
     code_query = key.upper()
     pattern = _pattern(key)
-    from django.db.models import Q
-
+    lookup = "startswith" if len(key) == 1 else "contains"
     match = Q(code__startswith=code_query)
     if _has_initials(key):
-        match |= Q(initials__contains="".join(initial_of(char) for char in key))
+        initials = "".join(initial_of(char) for char in key)
+        match |= Q(**{f"initials__{lookup}": initials})
     else:
-        match |= Q(search_name__contains=key) | Q(search_name_en__contains=key)
+        match |= Q(**{f"search_name__{lookup}": key}) | Q(**{f"search_name_en__{lookup}": key})
+    # Rank on a few columns, then build model objects for the few that are shown.
+    candidates = Symbol.objects.filter(match, is_active=True).values_list(
+        "pk", "code", "market", "search_name", "search_name_en"
+    )
     ranked = []
-    for symbol in Symbol.objects.filter(match, is_active=True):
-        rank = _rank(symbol, code_query, key, pattern)
+    for pk, code, market, name, name_en in candidates:
+        rank = _rank(code, (name, name_en), code_query, key, pattern)
         if rank is not None:
-            ranked.append((rank, not symbol.is_domestic, len(symbol.name), symbol.code, symbol))
-    ranked.sort(key=lambda entry: entry[:4])
-    return [entry[-1] for entry in ranked[:limit]]
-
-
-def timed_search(query: str) -> tuple[list[Symbol], float]:
-    """``search`` and its wall time in milliseconds (for the bench)."""
-    started = time.perf_counter()
-    found = search(query)
-    return found, (time.perf_counter() - started) * 1000
+            ranked.append((rank, market not in Symbol.DOMESTIC, len(name), code, pk))
+    ranked.sort()
+    chosen = [entry[-1] for entry in ranked[:limit]]
+    by_pk = Symbol.objects.in_bulk(chosen)
+    return [by_pk[pk] for pk in chosen]
