@@ -421,6 +421,7 @@ _SYLLABLES_PER_INITIAL = 21 * 28
 INITIAL_CONSONANTS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _INITIAL_INDEX = {jamo: i for i, jamo in enumerate(INITIAL_CONSONANTS)}
 _SPACES = re.compile(r"\s+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL in any text
 
 
 def initial_of(char: str) -> str:
@@ -432,8 +433,8 @@ def initial_of(char: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """What search compares: no spaces, lower case."""
-    return _SPACES.sub("", text).lower()
+    """What search compares: no spaces or control characters, lower case."""
+    return _CONTROLS.sub("", _SPACES.sub("", text)).lower()
 
 
 def search_keys(name: str, name_en: str) -> tuple[str, str, str]:
