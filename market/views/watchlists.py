@@ -13,7 +13,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -47,6 +47,14 @@ def _owned_item(request: HttpRequest, pk: int, item_pk: int) -> WatchlistItem:
     return item
 
 
+def _quote_url(code: str) -> str:
+    """The quote page of ``code`` (the quote pages' ``market:quotes``), "" while absent."""
+    try:
+        return reverse("market:quotes", args=[code])
+    except NoReverseMatch:
+        return ""
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
@@ -77,6 +85,8 @@ def _page(
         if watchlist
         else []
     )
+    for item in items:
+        item.quote_url = _quote_url(item.symbol.code)  # type: ignore[attr-defined]
     context = {
         "watchlists": lists,
         "watchlist": watchlist,

@@ -83,7 +83,9 @@ def test_rows_are_live_cells_waiting_for_the_stream(alice_client, alice_list):
     page = alice_client.get(reverse("market:watchlist", args=[alice_list.pk])).content.decode()
     for code in ("005930", "000660", "AAPL"):
         for field in ("price", "change", "rate", "cum_volume"):
-            assert f'data-live-symbol="{code}" data-live-field="{field}">—</td>' in page
+            assert f'data-live-symbol="{code}" data-live-field="{field}"' in page
+    assert 'data-live-field="price" data-live-currency="USD">—</td>' in page
+    assert 'data-live-field="price" data-live-currency="KRW">—</td>' in page
     assert page.index("삼성전자") < page.index("SK하이닉스") < page.index("애플")
     assert "3 of 50 symbols" in page
     assert 'data-symbol-search data-search-url="/market/symbols/search/"' in page
