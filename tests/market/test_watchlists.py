@@ -308,3 +308,21 @@ def test_signed_out_people_are_sent_to_sign_in(client, alice_list):
         response = getattr(client, method)(url, data)
         assert response.status_code == 302 and "/accounts/" in response["Location"]
     assert order(alice_list) == ["005930", "000660", "AAPL"]
+
+
+def test_hostile_form_input_is_refused_with_a_message(alice_client, alice, alice_list):
+    add = reverse("market:watchlist_add", args=[alice_list.pk])
+    create = reverse("market:watchlist_create")
+    move = reverse("market:watchlist_move", args=[alice_list.pk])
+    for url, data in (
+        (add, {"symbol": "005\x00930"}),
+        (add, {"symbol": "가" * 41}),
+        (create, {"name": "a\x00b"}),
+        (move, {}),
+        (move, {"direction": "x" * 10_000}),
+    ):
+        response = follow(alice_client, url, data)
+        assert response.status_code == 200 and toasts(response), (url, data)
+    assert list(Watchlist.objects.owned_by(alice).values_list("name", flat=True)) == ["반도체"]
+    assert order(alice_list) == ["005930", "000660", "AAPL"]
+    assert alice_client.get(reverse("market:watchlist", args=[10**12])).status_code == 404
