@@ -93,3 +93,35 @@ def test_layout_fits_and_numbers_line_up(signed_in_page, make_member, language, 
     page.locator("#add-symbol").fill("ㅋㅋ")
     expect(page.locator("#add-symbol-list [role=option]").first).to_be_visible()
     shoot(page, f"watchlist-search-{language}-{width}")
+
+
+def _stream_scripts_present() -> bool:
+    from django.contrib.staticfiles import finders
+
+    return all(finders.find(name) for name in ("js/stream.js", "js/live-prices.js"))
+
+
+@pytest.mark.skipif(
+    not _stream_scripts_present(),
+    reason="needs the relay's stream.js and the quote page's live-prices.js (#11's other parts)",
+)
+def test_a_watchlist_row_ticks(signed_in_page, alice, alice_credential):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accounts.actions import verify_credential
+    from tests.conftest import ALICE_PASSWORD
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+        assert pool.submit(verify_credential, alice, alice_credential).result(timeout=30).ok
+    load_bundled()
+    watchlist = create_watchlist(alice, "live")
+    add_symbol(watchlist, Symbol.objects.get(code="005930"))
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    page.goto(reverse("market:watchlist", args=[watchlist.pk]))
+    price = page.locator("tr[data-symbol='005930'] [data-live-field=price]")
+    expect(price).not_to_have_text("—", timeout=15_000)
+    first = price.text_content()
+    assert first and first.replace(",", "").isdigit()
+    expect(page.locator("tr[data-symbol='005930'] [data-live-field=cum_volume]")).not_to_have_text(
+        "—"
+    )
