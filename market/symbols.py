@@ -237,6 +237,11 @@ def parse_us(data: bytes, source: str = "") -> ParsedFile:
             )
         row = dict(zip(US_COLUMNS, cells, strict=False))
         market = US_ORDER_EXCHANGE.get(row["excd"])
+        if market is None and number == 1:
+            # The official script reads these files with a header row; if one is there,
+            # it names columns rather than an exchange. Skip it rather than refuse the file.
+            parsed.skipped += 1
+            continue
         if market is None:
             raise MasterFileError(
                 parsed.source, number, f"exchange {row['excd']!r} is not NAS, NYS or AMS"

@@ -161,6 +161,15 @@ def test_us_master_rows():
     assert etn.kind == "etn"
 
 
+def test_a_header_row_on_the_first_line_is_skipped():
+    header = "\t".join(f"column {n}" for n in range(24)).encode()
+    parsed = parse_us(master(header, us_record("AAPL", "애플", "APPLE INC")))
+    assert [row.code for row in parsed.rows] == ["AAPL"] and parsed.skipped == 1
+    with pytest.raises(MasterFileError) as caught:  # anywhere else it is a bad line
+        parse_us(master(us_record("AAPL", "애플", "APPLE INC"), header))
+    assert caught.value.line == 2
+
+
 def test_us_files_from_before_the_etp_columns_are_read():
     record = us_record("KO", "코카콜라", "COCA-COLA CO", excd="NYS").split(b"\t")[:22]
     (row,) = parse_us(master(b"\t".join(record))).rows
