@@ -23,7 +23,7 @@ def test_sign_in_shows_the_member_and_the_navigation(signed_in_page, make_member
     expect(page.locator(".topbar .user")).to_have_text("carol")
     nav = page.get_by_role("navigation")
     expect(nav.locator("ul:not(.mainnav-account) .nav-link")).to_have_text(
-        ["포트폴리오", "주문", "시세", "주문내역"]
+        ["포트폴리오", "주문", "시세", "관심종목", "주문내역"]
     )
     expect(nav.locator(".mainnav-account .nav-link")).to_have_text(
         ["인증 정보", "2단계 인증", "활동 기록", "비밀번호"]

@@ -18,6 +18,7 @@ NAV = {
     "trading:portfolio": "Portfolio",
     "trading:order_ticket": "Trade",
     "market:quotes": "Quotes",
+    "market:watchlists": "Watchlists",
     "trading:order_list": "Orders",
 }
 
@@ -96,6 +97,7 @@ def test_nav_items_light_up_when_their_urls_resolve(rf, member):
     assert '<a class="nav-link" href="/__layout__/trading/portfolio/">Portfolio</a>' in html
     assert '<a class="nav-link" href="/__layout__/trading/ticket/">Trade</a>' in html
     assert '<a class="nav-link" href="/__layout__/market/quotes/">Quotes</a>' in html
+    assert '<a class="nav-link" href="/__layout__/market/watchlists/">Watchlists</a>' in html
     assert '<a class="nav-link" href="/__layout__/trading/orders/">Orders</a>' in html
 
 

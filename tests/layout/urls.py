@@ -23,7 +23,10 @@ trading = (
     ],
     "trading",
 )
-market = ([path("quotes/", stub, name="quotes")], "market")
+market = (
+    [path("quotes/", stub, name="quotes"), path("watchlists/", stub, name="watchlists")],
+    "market",
+)
 
 urlpatterns = [
     path("__layout__/trading/", include(trading)),

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_data
+from market.symbols import ensure_symbols
 
 READY_TIMEOUT_S = 30.0
 
@@ -47,6 +48,8 @@ class Command(BaseCommand):
             children["simulator"] = self._start_simulator()
             self._wait_ready(f"{sim_rest}/__sim__/status", children["simulator"], "simulator")
             ensure_demo_data()
+            if (loaded := ensure_symbols()) is not None:  # the bundled master, first run only
+                self.stdout.write(f"Loaded {loaded.created} symbols from the bundled master.")
             # The background tasks (reconciliation, token renewal) run in a worker child,
             # as `manage.py taskworker` does in hosted mode.
             children["task worker"] = self._start_worker()
