@@ -397,10 +397,8 @@ def chk_holiday(req: Request) -> Reply:
         begin = keys.index(cursor) + 1 if cursor in keys else len(days)
     page = days[begin : begin + HOLIDAY_PAGE]
     more = begin + HOLIDAY_PAGE < len(days)
-    if req.continuing and cursor:
-        tr_cont = "M" if more else "E"
-    else:
-        tr_cont = "F" if more else "D"
+    # F/D answer a first call, M/E a continuation (§3.4).
+    tr_cont = ("M" if more else "E") if req.continuing and cursor else ("F" if more else "D")
     last = page[-1].strftime("%Y%m%d") if page else ""
     body = req.ok_inquiry(
         ctx_area_fk=base.ljust(20),
