@@ -161,6 +161,7 @@ def daily_ccld(req: Request) -> Reply:
         "ODNO",
     )
     today = wire.yyyymmdd(req.sim.clock.now())
+    venue = _venue(req) if req.get("EXCG_ID_DVSN_CD") else ""  # optional; ALL: every venue
     with req.sim.market.lock:
         rows = [
             o
@@ -171,6 +172,7 @@ def daily_ccld(req: Request) -> Reply:
             and (not code or o.symbol.code == code)
             and (not odno or o.odno == odno.zfill(10))
             and fill_state_matches(ccld, o)
+            and venue in ("", "ALL", o.venue)
         ]
         if order_dir != "01":
             rows.reverse()
