@@ -178,6 +178,27 @@ def capability_rows() -> list[dict[str, str]]:
     ]
 
 
+def order_type_rows() -> list[dict[str, object]]:
+    """The help page's table of domestic order types: what each does, the venues that take
+    it on real accounts, whether paper takes it, and the sessions it belongs to."""
+    paper, real = CAPABILITIES[PAPER], CAPABILITIES[REAL]
+    rows: list[dict[str, object]] = []
+    for code in real.order_types:
+        rows.append(
+            {
+                "code": code,
+                "label": ORDER_TYPE_LABELS[code],
+                "meaning": ORDER_TYPE_MEANINGS[code],
+                "venues": ", ".join(v for v in real.venues if code in real.venue_order_types[v]),
+                "paper": code in paper.order_types,
+                "sessions": ", ".join(
+                    f"{s.venue} {s.label}" for s in SESSIONS if code in s.order_types
+                ),
+            }
+        )
+    return rows
+
+
 def check_offered(environment: str, market: str, venue: str, side: str, order_type: str) -> None:
     """Refuse what the environment does not offer, in words."""
     offer = CAPABILITIES[environment]
@@ -486,7 +507,7 @@ def check_price(
     quoted_at: Decimal | None = None,
 ) -> None:
     """Price on the tick grid and inside today's limits (``stck_mxpr``/``stck_llam``)."""
-    if not needs_price(order_type):
+    if not needs_price(order_type, market):
         return
     if price is None or price <= 0:
         raise TicketRefused("price", _("Enter a price above zero for this order type."))

@@ -293,7 +293,7 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
         "credential": credential,
         "capabilities": rules.CAPABILITIES[environment],
         "sessions": rules.sessions_at(rules.kst_now(), environment, venue, day.open),
-        "market_day": day,
+        "market_day": day if rules.market_hours() == "krx" else None,
     }
     if request.method == "POST":
         key = request.POST.get("idempotency_key", "")
@@ -626,6 +626,8 @@ def trading_help(request: HttpRequest) -> HttpResponse:
             "sessions": rules.SESSIONS,
             "paper_sessions": rules.PAPER_SESSIONS,
             "order_type_labels": rules.ORDER_TYPE_LABELS,
+            "order_types": rules.order_type_rows(),
+            "us_order_types": rules.US_ORDER_TYPE_LABELS.items(),
             "rates": rules.cost_rates(),
         },
     )
