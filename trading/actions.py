@@ -157,7 +157,7 @@ def place_order(
         order_type=ticket.order_type,
         symbol=ticket.symbol,
         symbol_name=ticket.symbol_name,
-        price=ticket.price if rules.needs_price(ticket.order_type) else Decimal(0),
+        price=ticket.price if rules.needs_price(ticket.order_type, ticket.market) else Decimal(0),
         quantity=ticket.quantity,
     )
     created = _journal(user, order, "trading.order_submitted", ip)
@@ -477,7 +477,7 @@ def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) 
     earliest = order.created_at - MATCH_SKEW
     latest = order.created_at + MATCH_WINDOW
     original_no = _norm(order.original.kis_order_no) if order.original else ""
-    price = order.price if rules.needs_price(order.order_type) else Decimal(0)
+    price = order.price if rules.needs_price(order.order_type, order.market) else Decimal(0)
     candidates = [
         row
         for row in rows
