@@ -191,9 +191,7 @@ def order_type_rows() -> list[dict[str, object]]:
                 "meaning": ORDER_TYPE_MEANINGS[code],
                 "venues": ", ".join(v for v in real.venues if code in real.venue_order_types[v]),
                 "paper": code in paper.order_types,
-                "sessions": ", ".join(
-                    f"{s.venue} {s.label}" for s in SESSIONS if code in s.order_types
-                ),
+                "sessions": ", ".join(str(s.label) for s in SESSIONS if code in s.order_types),
             }
         )
     return rows
