@@ -331,7 +331,9 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
                             "form": form,
                             "ticket": ticket,
                             "estimate": estimate,
-                            "order_type_label": rules.ORDER_TYPE_LABELS.get(ticket.order_type, ""),
+                            "order_type_label": rules.order_type_label(
+                                ticket.market, ticket.order_type
+                            ),
                         },
                     )
                 try:

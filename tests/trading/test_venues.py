@@ -204,3 +204,11 @@ def test_bob_cannot_cancel_alices_us_order(sim, real, alice_client, client, bob)
     assert response.status_code == 404
     assert client.get(order.get_absolute_url()).status_code == 404
     assert Order.objects.count() == 1
+
+
+def test_the_real_money_review_names_the_us_order_type(sim, real, alice_client):
+    sim.market.ledgers[real.app_key].cash["USD"] = Decimal(1000)
+    review = us_post(alice_client, order_type="32", confirmed="")
+    assert review.status_code == 200
+    assert "Limit on open (LOO)" in review.content.decode()
+    assert Order.objects.count() == 0
