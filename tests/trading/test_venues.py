@@ -70,6 +70,8 @@ def test_the_ticket_prices_nxt_from_nxt(sim, real, alice_client):
     assert (row.venue, row.filled) == ("NXT", 1)
     detail = alice_client.get(order.get_absolute_url()).content.decode()
     assert "NXT" in detail
+    history = alice_client.get(reverse("trading:order_list")).content.decode()
+    assert '<td class="venue">NXT</td>' in history  # KIS's execution row names the venue
 
 
 def test_sor_goes_out_as_sor(sim, real, alice_client):
