@@ -62,7 +62,7 @@ def inquire_price(req: Request) -> Reply:
             "prdy_vrss_sign": wire.sign(
                 change, upper_limit=last >= sym.upper, lower_limit=last <= sym.lower
             ),
-            "prdy_ctrt": wire.rate(change, sym.base),
+            "prdy_ctrt": str(sym.change_rate) if venue == "KRX" else wire.rate(change, sym.base),
             "acml_tr_pbmn": wire.amount(sym.value),
             "acml_vol": str(sym.volume),
             "prdy_vrss_vol_rate": wire.rate(Decimal(sym.volume), Decimal(sym.prev_volume)),
