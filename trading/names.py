@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 from kisweb.kis import Environment, KisClient, KisError
 
 # PRDT_TYPE_CD of search-info (docs/kis-protocol.md §4.2): 300 KRX stock; US by exchange.
 PRODUCT_TYPES = {"KRX": "300", "NASD": "512", "NYSE": "513", "AMEX": "529"}
 US_EXCHANGES = ("NASD", "NYSE", "AMEX")
+NAME_TTL_S = 24 * 3600  # names change rarely; one search-info per symbol a day is plenty
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,14 @@ async def from_kis(client: KisClient, market: str, venue: str, symbol: str) -> s
     if client.creds.env is not Environment.REAL:
         return ""
     product_type = PRODUCT_TYPES["KRX"] if market != "US" else PRODUCT_TYPES.get(venue, "512")
+    key = f"trading:name:{product_type}:{symbol}"
+    cached = await cache.aget(key)
+    if cached:
+        return str(cached)
     try:
-        return (await client.product_info(symbol, product_type)).name
+        name = (await client.product_info(symbol, product_type)).name
     except KisError:
         return ""
+    if name:
+        await cache.aset(key, name, NAME_TTL_S)
+    return name

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.actions import select_credential, verify_credential
@@ -117,9 +118,14 @@ def test_the_ticket_names_the_stock_from_the_master(sim, credential, alice_clien
 
 
 def test_the_ticket_names_the_stock_from_search_info_on_real(sim, real, alice_client):
+    cache.clear()
+    before = sum(1 for r in sim.stats.requests() if r.path.endswith("/search-info"))
     page = ticket_page(alice_client)
     assert '<strong class="stock-name">삼성전자</strong>' in page
     assert "KOSPI200" not in page
+    ticket_page(alice_client)  # the name is kept: KIS is asked once
+    after = sum(1 for r in sim.stats.requests() if r.path.endswith("/search-info"))
+    assert after - before == 1
     placed = post(alice_client, price="70000", confirmed="on")
     assert placed.status_code == 302
     assert Order.objects.get().symbol_name == "삼성전자"
