@@ -64,6 +64,8 @@ from kisweb.kis import (
     Side,
     UsExchange,
     UsExecution,
+    UsOrderType,
+    Venue,
 )
 from trading import rules
 from trading.models import Order
@@ -155,7 +157,7 @@ def place_order(
         order_type=ticket.order_type,
         symbol=ticket.symbol,
         symbol_name=ticket.symbol_name,
-        price=ticket.price if rules.needs_price(ticket.order_type) else Decimal(0),
+        price=ticket.price if rules.needs_price(ticket.order_type, ticket.market) else Decimal(0),
         quantity=ticket.quantity,
     )
     created = _journal(user, order, "trading.order_submitted", ip)
@@ -197,8 +199,6 @@ def _amend(
     ensure_can_trade(user, original.credential)
     if not original.is_open or original.remaining_quantity <= 0:
         raise TradingRefused(_("This order has nothing left to revise or cancel."))
-    if original.market == Order.Market.US:
-        raise TradingRefused(_("Revising and cancelling US orders is not available yet."))
     order = Order(
         client_order_id=new_client_order_id(),
         idempotency_key=idempotency_key,
@@ -226,13 +226,31 @@ def _amend(
         return Placed(existing, created=False)
 
     async def send(client: KisClient) -> OrderAck:
+        if original.market == Order.Market.US:  # TTTT1004U / VTTT1004U (§4.3)
+            exchange = UsExchange(original.venue)
+            if kind == Order.Kind.CANCEL:
+                return await client.us_cancel(
+                    original.kis_order_no,
+                    original.symbol,
+                    quantity=order.quantity,
+                    exchange=exchange,
+                )
+            return await client.us_revise(
+                original.kis_order_no,
+                original.symbol,
+                price=order.price,
+                quantity=order.quantity,
+                exchange=exchange,
+            )
+        venue = Venue(original.venue)  # revised and cancelled where it was sent
         if kind == Order.Kind.CANCEL:
-            return await client.cancel(original.kis_order_no, original.kis_branch_no)
+            return await client.cancel(original.kis_order_no, original.kis_branch_no, venue=venue)
         return await client.revise(
             original.kis_order_no,
             original.kis_branch_no,
             price=order.price,
             order_type=OrderType(order.order_type),
+            venue=venue,
         )
 
     return Placed(_send(user, order, ip, send), created=True)
@@ -308,11 +326,17 @@ def _settle(order: Order, status: str, **fields: str) -> bool:
 async def _send_new(client: KisClient, order: Order) -> OrderAck:
     if order.market == Order.Market.US:
         send_us = client.us_buy if order.side == Order.Side.BUY else client.us_sell
-        return await send_us(order.symbol, order.quantity, order.price, UsExchange(order.venue))
+        return await send_us(
+            order.symbol,
+            order.quantity,
+            order.price,
+            UsExchange(order.venue),
+            UsOrderType(order.order_type),
+        )
     send = client.buy if order.side == Order.Side.BUY else client.sell
     order_type = OrderType(order.order_type)
     price = order.price if order_type.needs_price else None
-    return await send(order.symbol, order.quantity, price, order_type)
+    return await send(order.symbol, order.quantity, price, order_type, Venue(order.venue))
 
 
 def _run(credential: Credential, work: Callable[[KisClient], Awaitable[T]]) -> T:
@@ -453,7 +477,7 @@ def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) 
     earliest = order.created_at - MATCH_SKEW
     latest = order.created_at + MATCH_WINDOW
     original_no = _norm(order.original.kis_order_no) if order.original else ""
-    price = order.price if rules.needs_price(order.order_type) else Decimal(0)
+    price = order.price if rules.needs_price(order.order_type, order.market) else Decimal(0)
     candidates = [
         row
         for row in rows

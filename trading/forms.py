@@ -105,7 +105,7 @@ class OrderTicketForm(forms.Form):
         if market == Order.Market.KRX and venue not in ("KRX", "NXT", "SOR"):
             self.add_error("venue", _("Choose KRX, NXT or SOR."))
         order_type = data.get("order_type")
-        if order_type and rules.needs_price(order_type) and not data.get("price"):
+        if order_type and rules.needs_price(order_type, market or "KRX") and not data.get("price"):
             self.add_error("price", _("Enter a price above zero for this order type."))
         return data
 
@@ -119,7 +119,7 @@ class OrderTicketForm(forms.Form):
             order_type=data["order_type"],
             symbol=data["symbol"],
             quantity=data["quantity"],
-            price=price if rules.needs_price(data["order_type"]) else Decimal(0),
+            price=price if rules.needs_price(data["order_type"], data["market"]) else Decimal(0),
             idempotency_key=data["idempotency_key"],
             symbol_name=symbol_name,
         )

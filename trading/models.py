@@ -173,3 +173,27 @@ class Order(models.Model):
     @property
     def amount(self) -> Decimal:
         return self.price * self.quantity
+
+
+class MarketDay(models.Model):
+    """One date of the KRX calendar as KIS's ``chk-holiday`` (CTCA0903R) answered it.
+
+    Filled by ``trading.calendar.refresh`` (the ticket, once a day per site, or the admin's
+    refresh action); the session rules ask ``trading.calendar.day_status``. Dates without a
+    row fall back to weekdays-only, and the ticket says so."""
+
+    day = models.DateField(_("date"), unique=True)
+    weekday_code = models.CharField(_("weekday code"), max_length=2, blank=True)
+    is_open = models.BooleanField(_("market open"), help_text="opnd_yn")
+    is_business_day = models.BooleanField(_("business day"), help_text="bzdy_yn")
+    is_trading_day = models.BooleanField(_("trading day"), help_text="tr_day_yn")
+    is_settlement_day = models.BooleanField(_("settlement day"), help_text="sttl_day_yn")
+    fetched_at = models.DateTimeField(_("fetched"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("market day")
+        verbose_name_plural = _("market calendar")
+        ordering = ("day",)
+
+    def __str__(self) -> str:
+        return f"{self.day} {'open' if self.is_open else 'closed'}"

@@ -48,9 +48,32 @@ ORDER_TYPE_LABELS = {
     "12": gettext_lazy("FOK limit"),
     "13": gettext_lazy("IOC market"),
     "14": gettext_lazy("FOK market"),
+    "15": gettext_lazy("IOC best limit"),
+    "16": gettext_lazy("FOK best limit"),
 }
-# Types whose ORD_UNPR is the person's price; the rest go out with "0" (§4.6).
-PRICED_TYPES = frozenset({"00", "02", "05", "06", "07", "11", "12"})
+# What each type does, for the help page (docs/kis-protocol.md §4.6, §8). IOC: fill what
+# can be filled at once, cancel the rest; FOK: fill all at once or cancel all.
+ORDER_TYPE_MEANINGS = {
+    "00": gettext_lazy("Your price or better; rests in the book."),
+    "01": gettext_lazy("Fills at the best prices available now."),
+    "02": gettext_lazy("A limit order that turns into a market order at the closing call."),
+    "03": gettext_lazy("Priced at the best opposite quote when it arrives."),
+    "04": gettext_lazy("Priced at the best quote on your own side when it arrives."),
+    "05": gettext_lazy("08:30–08:40, at the previous day's close."),
+    "06": gettext_lazy("15:40–16:00, at today's closing price."),
+    "07": gettext_lazy(
+        "16:00–18:00, matched every 10 minutes within ±10% of the close; enter a price."
+    ),
+    "11": gettext_lazy("Your price or better, at once; the rest is cancelled."),
+    "12": gettext_lazy("Your price or better, all at once, or nothing."),
+    "13": gettext_lazy("At the market, at once; the rest is cancelled."),
+    "14": gettext_lazy("At the market, all at once, or nothing."),
+    "15": gettext_lazy("At the best opposite quote, at once; the rest is cancelled."),
+    "16": gettext_lazy("At the best opposite quote, all at once, or nothing."),
+}
+# Types whose ORD_UNPR is the person's price; the rest go out with "0" (§4.6). 05 and 06
+# trade at a price the exchange sets (previous close, today's close).
+PRICED_TYPES = frozenset({"00", "02", "07", "11", "12"})
 US_ORDER_TYPE_LABELS = {
     "00": gettext_lazy("Limit"),
     "31": gettext_lazy("Market on open (MOO)"),
@@ -58,6 +81,7 @@ US_ORDER_TYPE_LABELS = {
     "33": gettext_lazy("Market on close (MOC)"),
     "34": gettext_lazy("Limit on close (LOC)"),
 }
+US_PRICED_TYPES = frozenset({"00", "32", "34"})
 
 
 def order_type_label(market: str, order_type: str) -> str:
@@ -65,8 +89,8 @@ def order_type_label(market: str, order_type: str) -> str:
     return str(labels.get(order_type, ""))
 
 
-def needs_price(order_type: str) -> bool:
-    return order_type in PRICED_TYPES
+def needs_price(order_type: str, market: str = "KRX") -> bool:
+    return order_type in (US_PRICED_TYPES if market == "US" else PRICED_TYPES)
 
 
 # ---------------------------------------------------------------- what each environment offers
@@ -78,16 +102,21 @@ class Capabilities:
 
     venues: tuple[str, ...]
     order_types: tuple[str, ...]
+    venue_order_types: Mapping[str, tuple[str, ...]]
     us_buy_types: tuple[str, ...]
     us_sell_types: tuple[str, ...]
     revisable_orders_list: bool
     requests_per_second: int
 
 
+REAL_TYPES = (
+    "00", "01", "02", "03", "04", "05", "06", "07", "11", "12", "13", "14", "15", "16",
+)  # fmt: skip
 CAPABILITIES = {
     PAPER: Capabilities(
         venues=("KRX",),
         order_types=("00", "01", "02", "03", "04"),
+        venue_order_types={"KRX": ("00", "01", "02", "03", "04")},
         us_buy_types=("00",),
         us_sell_types=("00",),
         revisable_orders_list=False,
@@ -95,7 +124,14 @@ CAPABILITIES = {
     ),
     REAL: Capabilities(
         venues=("KRX", "NXT", "SOR"),
-        order_types=("00", "01", "02", "03", "04", "05", "06", "07", "11", "12", "13", "14"),
+        order_types=REAL_TYPES,
+        # KIS's ORD_DVSN description per EXCG_ID_DVSN_CD: NXT has no market, conditional or
+        # off-hours orders; SOR routes continuous-session orders only.
+        venue_order_types={
+            "KRX": REAL_TYPES,
+            "NXT": ("00", "03", "04", "11", "12", "13", "14", "15", "16"),
+            "SOR": ("00", "01", "03", "04", "11", "12", "13", "14", "15", "16"),
+        },
         us_buy_types=("00", "32", "34"),
         us_sell_types=("00", "31", "32", "33", "34"),
         revisable_orders_list=True,
@@ -142,6 +178,25 @@ def capability_rows() -> list[dict[str, str]]:
     ]
 
 
+def order_type_rows() -> list[dict[str, object]]:
+    """The help page's table of domestic order types: what each does, the venues that take
+    it on real accounts, whether paper takes it, and the sessions it belongs to."""
+    paper, real = CAPABILITIES[PAPER], CAPABILITIES[REAL]
+    rows: list[dict[str, object]] = []
+    for code in real.order_types:
+        rows.append(
+            {
+                "code": code,
+                "label": ORDER_TYPE_LABELS[code],
+                "meaning": ORDER_TYPE_MEANINGS[code],
+                "venues": ", ".join(v for v in real.venues if code in real.venue_order_types[v]),
+                "paper": code in paper.order_types,
+                "sessions": ", ".join(str(s.label) for s in SESSIONS if code in s.order_types),
+            }
+        )
+    return rows
+
+
 def check_offered(environment: str, market: str, venue: str, side: str, order_type: str) -> None:
     """Refuse what the environment does not offer, in words."""
     offer = CAPABILITIES[environment]
@@ -171,17 +226,29 @@ def check_offered(environment: str, market: str, venue: str, side: str, order_ty
                 ),
             )
         raise TicketRefused("order_type", _("KIS does not know this order type."))
+    if order_type not in offer.venue_order_types[venue]:
+        raise TicketRefused(
+            "order_type",
+            _("%(venue)s does not take this order type. It takes: %(types)s.")
+            % {
+                "venue": venue,
+                "types": ", ".join(
+                    f"{code} {ORDER_TYPE_LABELS[code]}" for code in offer.venue_order_types[venue]
+                ),
+            },
+        )
 
 
-# What kisweb's client sends today: EXCG_ID_DVSN_CD KRX only, ORD_DVSN 00–04, US limit.
-SENDABLE_VENUES = ("KRX", "NASD", "NYSE", "AMEX")
-SENDABLE_TYPES = {"KRX": ("00", "01", "02", "03", "04"), "US": ("00",)}
+# What kisweb's client sends: every venue and order type KIS offers (the client refuses
+# paper's gaps again before sending).
+SENDABLE_VENUES = ("KRX", "NXT", "SOR", "NASD", "NYSE", "AMEX")
+SENDABLE_TYPES = {"KRX": REAL_TYPES, "US": tuple(US_ORDER_TYPE_LABELS)}
 
 
 def check_sendable(market: str, venue: str, order_type: str) -> None:
-    """Refuse, in words, what KIS offers but kisweb cannot send yet."""
+    """Refuse, in words, what KIS offers but kisweb cannot send."""
     if venue not in SENDABLE_VENUES:
-        raise TicketRefused("venue", _("kisweb sends Korean orders to KRX only for now."))
+        raise TicketRefused("venue", _("Choose KRX, NXT or SOR."))
     if order_type not in SENDABLE_TYPES[market]:
         raise TicketRefused("order_type", _("kisweb cannot send this order type yet."))
 
@@ -231,7 +298,7 @@ SESSIONS: tuple[Session, ...] = (
         "KRX",
         _t("09:00"),
         _t("15:20"),
-        ("00", "01", "02", "03", "04", "11", "12", "13", "14"),
+        ("00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16"),
     ),
     Session(
         "krx_closing_auction",
@@ -263,7 +330,15 @@ SESSIONS: tuple[Session, ...] = (
         "NXT",
         _t("09:00"),
         _t("15:20"),
-        ("00", "01", "03", "04"),
+        ("00", "03", "04", "11", "12", "13", "14", "15", "16"),
+    ),
+    Session(
+        "sor_regular",
+        gettext_lazy("SOR (KRX and NXT) main session"),
+        "SOR",
+        _t("09:00"),
+        _t("15:20"),
+        ("00", "01", "03", "04", "11", "12", "13", "14", "15", "16"),
     ),
     Session(
         "nxt_after", gettext_lazy("NXT after-market"), "NXT", _t("15:30"), _t("20:00"), ("00",)
@@ -287,17 +362,20 @@ def kst_now() -> dt.datetime:
     return dt.datetime.now(KST)
 
 
-def is_trading_day(day: dt.date) -> bool:
-    """Weekdays only for now: KRX holidays need ``chk-holiday`` (CTCA0903R)."""
-    return day.weekday() < 5
+def is_trading_day(day: dt.date, day_open: bool | None = None) -> bool:
+    """``day_open`` is the calendar's word for ``day`` (``trading.calendar.day_status``,
+    from KIS's ``chk-holiday``); without it, weekdays count as open."""
+    return day.weekday() < 5 if day_open is None else day_open
 
 
-def sessions_at(moment: dt.datetime, environment: str, venue: str) -> list[Session]:
+def sessions_at(
+    moment: dt.datetime, environment: str, venue: str, day_open: bool | None = None
+) -> list[Session]:
     """The sessions open at ``moment`` for this venue (several overlap before 09:00)."""
     if market_hours() == "always":
         return [ALWAYS_OPEN]
     local = moment.astimezone(KST)
-    if not is_trading_day(local.date()):
+    if not is_trading_day(local.date(), day_open):
         return []
     now = local.time()
     found = [s for s in SESSIONS if s.venue == venue and s.start <= now < s.end]
@@ -306,25 +384,43 @@ def sessions_at(moment: dt.datetime, environment: str, venue: str) -> list[Sessi
     return found
 
 
-def order_types_now(moment: dt.datetime, environment: str, venue: str) -> tuple[str, ...]:
-    """Order types the ticket offers at ``moment``: the session's, within the environment's."""
+def order_types_now(
+    moment: dt.datetime, environment: str, venue: str, day_open: bool | None = None
+) -> tuple[str, ...]:
+    """Order types the ticket offers at ``moment``: the session's, within what the
+    environment and the venue take."""
+    capabilities = CAPABILITIES[environment]
+    venue_types = capabilities.venue_order_types.get(venue, ())
     offered = tuple(
-        code for code in CAPABILITIES[environment].order_types if code in SENDABLE_TYPES["KRX"]
+        code
+        for code in capabilities.order_types
+        if code in SENDABLE_TYPES["KRX"] and code in venue_types
     )
-    sessions = sessions_at(moment, environment, venue)
+    sessions = sessions_at(moment, environment, venue, day_open)
     if sessions == [ALWAYS_OPEN]:
         return offered
     allowed = {code for session in sessions for code in session.order_types}
     return tuple(code for code in offered if code in allowed)
 
 
-def check_session(moment: dt.datetime, environment: str, venue: str, order_type: str) -> None:
+def check_session(
+    moment: dt.datetime,
+    environment: str,
+    venue: str,
+    order_type: str,
+    day_open: bool | None = None,
+) -> None:
     local = moment.astimezone(KST)
-    if market_hours() != "always" and not is_trading_day(local.date()):
+    if market_hours() != "always" and not is_trading_day(local.date(), day_open):
+        if local.weekday() >= 5:
+            raise TicketRefused(
+                "", _("The market is closed today (weekend). Orders open on the next trading day.")
+            )
         raise TicketRefused(
-            "", _("The market is closed today (weekend). Orders open on the next trading day.")
+            "",
+            _("The market is closed today (KRX holiday). Orders open on the next trading day."),
         )
-    sessions = sessions_at(moment, environment, venue)
+    sessions = sessions_at(moment, environment, venue, day_open)
     if not sessions:
         if environment == PAPER:
             raise TicketRefused(
@@ -335,7 +431,7 @@ def check_session(moment: dt.datetime, environment: str, venue: str, order_type:
                 ),
             )
         raise TicketRefused("", _("The market is closed now for this venue."))
-    if order_type not in order_types_now(moment, environment, venue):
+    if order_type not in order_types_now(moment, environment, venue, day_open):
         names = ", ".join(str(s.label) for s in sessions)
         raise TicketRefused(
             "order_type",
@@ -409,7 +505,7 @@ def check_price(
     quoted_at: Decimal | None = None,
 ) -> None:
     """Price on the tick grid and inside today's limits (``stck_mxpr``/``stck_llam``)."""
-    if not needs_price(order_type):
+    if not needs_price(order_type, market):
         return
     if price is None or price <= 0:
         raise TicketRefused("price", _("Enter a price above zero for this order type."))

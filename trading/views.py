@@ -37,8 +37,9 @@ from kisweb.kis import (
     UsBalance,
     UsExchange,
     UsQuote,
+    Venue,
 )
-from trading import actions, rules
+from trading import actions, calendar, names, rules
 from trading.forms import AmendForm, OrderFilterForm, OrderTicketForm, new_idempotency_key
 from trading.models import Order
 
@@ -168,8 +169,12 @@ def _read_market(
     *,
     with_book: bool,
 ) -> Market:
+    listed = names.from_master(market, symbol)
+
     async def read(client: KisClient) -> Market:
-        found = Market()
+        found = Market(symbol_name=listed.name)
+        if not found.symbol_name:
+            found.symbol_name = await names.from_kis(client, market, venue, symbol)
         if market == Order.Market.US:
             found.us_quote = await client.us_quote(symbol, UsExchange(venue))
             if side == Order.Side.SELL:
@@ -178,14 +183,15 @@ def _read_market(
                     (h.sellable_quantity for h in us.holdings if h.symbol == symbol), 0
                 )
             return found
-        found.quote = await client.quote(symbol)
+        # The quote comes from the venue the order goes to (J / NX / UN).
+        found.quote = await client.quote(symbol, Venue(venue))
         if with_book:
-            found.book = await client.order_book(symbol)
+            found.book = await client.order_book(symbol, Venue(venue))
         if side == Order.Side.SELL:
             balance = await client.balance()
             held = next((h for h in balance.holdings if h.symbol == symbol), None)
             found.sellable = held.sellable_quantity if held else 0
-            found.symbol_name = held.name if held else ""
+            found.symbol_name = found.symbol_name or (held.name if held else "")
         else:
             kind = OrderType(order_type) if order_type in _ORDER_TYPES else OrderType.LIMIT
             power = await client.buying_power(
@@ -221,7 +227,11 @@ def _check_ticket(form: OrderTicketForm, credential: Credential, found: Market) 
         rules.check_sendable(data["market"], data["venue"], data["order_type"])
         if data["market"] == Order.Market.KRX:
             rules.check_session(
-                rules.kst_now(), credential.environment, data["venue"], data["order_type"]
+                rules.kst_now(),
+                credential.environment,
+                data["venue"],
+                data["order_type"],
+                calendar.day_status(rules.kst_now().astimezone(rules.KST).date()).open,
             )
     except rules.TicketRefused as refusal:
         form.add_error(refusal.field or None, refusal.message)
@@ -265,13 +275,25 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
     market = str(source.get("market")) if source.get("market") in Order.Market.values else "KRX"
     venue = str(source.get("venue") or ("NASD" if market == "US" else "KRX"))
     if market == Order.Market.US:
-        offered: tuple[str, ...] = rules.CAPABILITIES[environment].us_buy_types
-    else:
-        offered = rules.order_types_now(rules.kst_now(), environment, venue)
+        # The exchange is the symbol's, from the master when it lists the ticker.
+        listed = names.from_master(market, str(source.get("symbol", "")).strip().upper())
+        venue = listed.exchange or venue
+        capabilities = rules.CAPABILITIES[environment]
+        offered: tuple[str, ...] = (
+            capabilities.us_sell_types
+            if source.get("side") == "sell"
+            else capabilities.us_buy_types
+        )
+    if rules.market_hours() == "krx":
+        calendar.refresh_daily(credential)  # at most once a day per site, real credentials
+    day = calendar.day_status(rules.kst_now().astimezone(rules.KST).date())
+    if market != Order.Market.US:
+        offered = rules.order_types_now(rules.kst_now(), environment, venue, day.open)
     context: dict[str, Any] = {
         "credential": credential,
         "capabilities": rules.CAPABILITIES[environment],
-        "sessions": rules.sessions_at(rules.kst_now(), environment, venue),
+        "sessions": rules.sessions_at(rules.kst_now(), environment, venue, day.open),
+        "market_day": day if rules.market_hours() == "krx" else None,
     }
     if request.method == "POST":
         key = request.POST.get("idempotency_key", "")
@@ -309,7 +331,9 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
                             "form": form,
                             "ticket": ticket,
                             "estimate": estimate,
-                            "order_type_label": rules.ORDER_TYPE_LABELS.get(ticket.order_type, ""),
+                            "order_type_label": rules.order_type_label(
+                                ticket.market, ticket.order_type
+                            ),
                         },
                     )
                 try:
@@ -604,6 +628,8 @@ def trading_help(request: HttpRequest) -> HttpResponse:
             "sessions": rules.SESSIONS,
             "paper_sessions": rules.PAPER_SESSIONS,
             "order_type_labels": rules.ORDER_TYPE_LABELS,
+            "order_types": rules.order_type_rows(),
+            "us_order_types": rules.US_ORDER_TYPE_LABELS.items(),
             "rates": rules.cost_rates(),
         },
     )

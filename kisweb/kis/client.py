@@ -17,23 +17,27 @@ from typing import Any
 
 from . import parsing, trids
 from .credentials import Environment, KisCredentials
-from .errors import MalformedAnswer, OutcomeUnknown
+from .errors import MalformedAnswer, NotSupported, OutcomeUnknown
 from .limiter import RateLimiter, shared_rate_limiter
 from .models import (
     Balance,
     BuyingPower,
     Candle,
     Executions,
+    MarketDay,
     OrderAck,
     OrderBookSnapshot,
     OrderType,
+    ProductInfo,
     Quote,
     RevisableOrder,
     Side,
     UsBalance,
     UsExchange,
     UsExecution,
+    UsOrderType,
     UsQuote,
+    Venue,
 )
 from .tokens import Clock, MemoryTokenStore, Token, TokenKind, TokenManager, TokenStore, utc_now
 from .transport import ORDER, READ, Envelope, Request, Transport
@@ -69,6 +73,7 @@ class _Cursor:
 
 _CURSOR_100 = _Cursor("CTX_AREA_FK100", "CTX_AREA_NK100")
 _CURSOR_200 = _Cursor("CTX_AREA_FK200", "CTX_AREA_NK200")
+_CURSOR_PLAIN = _Cursor("CTX_AREA_FK", "CTX_AREA_NK")  # chk-holiday (§3.4)
 
 
 class KisClient:
@@ -241,21 +246,23 @@ class KisClient:
 
     # ------------------------------------------------------------------ domestic quotes
 
-    async def quote(self, symbol: str) -> Quote:
-        """Current price of a KRX symbol (``inquire-price``, docs/kis-protocol.md §4.2)."""
+    async def quote(self, symbol: str, venue: Venue = Venue.KRX) -> Quote:
+        """Current price of a domestic symbol on ``venue`` (``inquire-price``,
+        docs/kis-protocol.md §4.2: ``FID_COND_MRKT_DIV_CODE`` J / NX / UN). An order for
+        NXT is priced from NXT's quote: KRX's may be a tick or more away."""
         body = await self._get(
             f"{_DOMESTIC_QUOTES}/inquire-price",
             trids.PRICE,
-            {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol},
+            {"FID_COND_MRKT_DIV_CODE": venue.quote_code, "FID_INPUT_ISCD": symbol},
         )
         return parsing.parse_quote(body, symbol)
 
-    async def order_book(self, symbol: str) -> OrderBookSnapshot:
+    async def order_book(self, symbol: str, venue: Venue = Venue.KRX) -> OrderBookSnapshot:
         """Ten-level book plus expected match (``inquire-asking-price-exp-ccn``, §4.2)."""
         body = await self._get(
             f"{_DOMESTIC_QUOTES}/inquire-asking-price-exp-ccn",
             trids.ASKING_PRICE,
-            {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol},
+            {"FID_COND_MRKT_DIV_CODE": venue.quote_code, "FID_INPUT_ISCD": symbol},
         )
         return parsing.parse_order_book(body, symbol)
 
@@ -295,6 +302,32 @@ class KisClient:
         )
         return parsing.parse_minute_candles(body)
 
+    async def market_days(self, base: date) -> list[MarketDay]:
+        """The KRX calendar from ``base`` on, all pages (``chk-holiday`` CTCA0903R, §4.2).
+        Real host only: on paper this raises ``NotSupported`` before anything is sent.
+        KIS asks callers to make this call about once a day; cache what it returns."""
+        if not trids.MARKET_CALENDAR.offered_for(self.creds.env):
+            raise trids.MARKET_CALENDAR.not_offered()
+        pages, _ = await self._get_pages(
+            f"{_DOMESTIC_QUOTES}/chk-holiday",
+            trids.MARKET_CALENDAR,
+            {"BASS_DT": base.strftime("%Y%m%d")},
+            _CURSOR_PLAIN,
+        )
+        return parsing.parse_market_days(pages)
+
+    async def product_info(self, symbol: str, product_type: str = "300") -> ProductInfo:
+        """A product's names (``search-info`` CTPF1604R, §4.2). ``product_type`` 300 is a
+        KRX stock; 512 NASDAQ, 513 NYSE, 529 AMEX. Real host only (``NotSupported``)."""
+        if not trids.PRODUCT_INFO.offered_for(self.creds.env):
+            raise trids.PRODUCT_INFO.not_offered()
+        body = await self._get(
+            f"{_DOMESTIC_QUOTES}/search-info",
+            trids.PRODUCT_INFO,
+            {"PDNO": symbol, "PRDT_TYPE_CD": product_type},
+        )
+        return parsing.parse_product_info(body, symbol, product_type)
+
     # ------------------------------------------------------------------ domestic account
 
     async def buying_power(
@@ -321,9 +354,10 @@ class KisClient:
         quantity: int,
         price: Decimal | None = None,
         order_type: OrderType = OrderType.LIMIT,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
-        """Cash buy on KRX. Sent once: ``OutcomeUnknown`` if the answer is lost."""
-        return await self._cash_order(trids.CASH_BUY, symbol, quantity, price, order_type)
+        """Cash buy on ``venue``. Sent once: ``OutcomeUnknown`` if the answer is lost."""
+        return await self._cash_order(trids.CASH_BUY, symbol, quantity, price, order_type, venue)
 
     async def sell(
         self,
@@ -331,9 +365,15 @@ class KisClient:
         quantity: int,
         price: Decimal | None = None,
         order_type: OrderType = OrderType.LIMIT,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
-        """Cash sell on KRX. Sent once: ``OutcomeUnknown`` if the answer is lost."""
-        return await self._cash_order(trids.CASH_SELL, symbol, quantity, price, order_type)
+        """Cash sell on ``venue``. Sent once: ``OutcomeUnknown`` if the answer is lost."""
+        return await self._cash_order(trids.CASH_SELL, symbol, quantity, price, order_type, venue)
+
+    def _check_venue(self, venue: Venue) -> None:
+        """Paper routes to KRX only (§4.1): refuse NXT/SOR before anything is sent."""
+        if self.creds.env is Environment.PAPER and venue is not Venue.KRX:
+            raise NotSupported("PAPER", f"{venue} orders are not offered for paper (모의투자)")
 
     async def _cash_order(
         self,
@@ -342,15 +382,17 @@ class KisClient:
         quantity: int,
         price: Decimal | None,
         order_type: OrderType,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
         _check_order(quantity, price, order_type)
+        self._check_venue(venue)
         body = {
             **self._account,
             "PDNO": symbol,
             "ORD_DVSN": order_type.value,
             "ORD_QTY": str(quantity),
             "ORD_UNPR": _price_text(price if order_type.needs_price else None),
-            "EXCG_ID_DVSN_CD": "KRX",
+            "EXCG_ID_DVSN_CD": venue.value,
             "SLL_TYPE": "01" if tr is trids.CASH_SELL else "",
             "CNDT_PRIC": "",
         }
@@ -364,17 +406,26 @@ class KisClient:
         price: Decimal | None,
         quantity: int | None = None,
         order_type: OrderType = OrderType.LIMIT,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
-        """Revise an open order; ``quantity=None`` revises all that remains (§4.1)."""
+        """Revise an open order on the venue it went to; ``quantity=None`` revises all
+        that remains (§4.1)."""
         _check_order(quantity or 1, price, order_type)
-        return await self._revise_or_cancel("01", order_no, branch_no, quantity, price, order_type)
+        return await self._revise_or_cancel(
+            "01", order_no, branch_no, quantity, price, order_type, venue
+        )
 
     async def cancel(
-        self, order_no: str, branch_no: str, *, quantity: int | None = None
+        self,
+        order_no: str,
+        branch_no: str,
+        *,
+        quantity: int | None = None,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
         """Cancel an open order; ``quantity=None`` cancels all that remains (§4.1)."""
         return await self._revise_or_cancel(
-            "02", order_no, branch_no, quantity, None, OrderType.LIMIT
+            "02", order_no, branch_no, quantity, None, OrderType.LIMIT, venue
         )
 
     async def _revise_or_cancel(
@@ -385,7 +436,9 @@ class KisClient:
         quantity: int | None,
         price: Decimal | None,
         order_type: OrderType,
+        venue: Venue = Venue.KRX,
     ) -> OrderAck:
+        self._check_venue(venue)
         body = {
             **self._account,
             "KRX_FWDG_ORD_ORGNO": branch_no,
@@ -395,7 +448,7 @@ class KisClient:
             "ORD_QTY": str(quantity or 0),
             "ORD_UNPR": _price_text(price),
             "QTY_ALL_ORD_YN": "Y" if quantity is None else "N",
-            "EXCG_ID_DVSN_CD": "KRX",
+            "EXCG_ID_DVSN_CD": venue.value,
             "CNDT_PRIC": "",
         }
         return await self._order(f"{_DOMESTIC_TRADING}/order-rvsecncl", trids.REVISE_CANCEL, body)
@@ -443,7 +496,8 @@ class KisClient:
                 "ODNO": "",
                 "INQR_DVSN_3": "00",
                 "INQR_DVSN_1": "",
-                "EXCG_ID_DVSN_CD": "KRX",
+                # Real accounts list every venue's orders; paper trades on KRX only.
+                "EXCG_ID_DVSN_CD": "KRX" if self.creds.env is Environment.PAPER else "ALL",
             },
             _CURSOR_100,
         )
@@ -507,16 +561,28 @@ class KisClient:
         return parsing.parse_us_daily_candles(body)
 
     async def us_buy(
-        self, symbol: str, quantity: int, price: Decimal, exchange: UsExchange = UsExchange.NASDAQ
+        self,
+        symbol: str,
+        quantity: int,
+        price: Decimal,
+        exchange: UsExchange = UsExchange.NASDAQ,
+        order_type: UsOrderType = UsOrderType.LIMIT,
     ) -> OrderAck:
-        """US limit buy (paper accepts limit only, docs/kis-protocol.md §4.3)."""
-        return await self._us_order(trids.US_BUY, symbol, quantity, price, exchange)
+        """US buy: limit, LOO or LOC (paper accepts limit only, docs/kis-protocol.md §4.3)."""
+        if order_type in (UsOrderType.MARKET_ON_OPEN, UsOrderType.MARKET_ON_CLOSE):
+            raise ValueError("KIS takes MOO and MOC for US sells only")
+        return await self._us_order(trids.US_BUY, symbol, quantity, price, exchange, order_type)
 
     async def us_sell(
-        self, symbol: str, quantity: int, price: Decimal, exchange: UsExchange = UsExchange.NASDAQ
+        self,
+        symbol: str,
+        quantity: int,
+        price: Decimal,
+        exchange: UsExchange = UsExchange.NASDAQ,
+        order_type: UsOrderType = UsOrderType.LIMIT,
     ) -> OrderAck:
-        """US limit sell; paper uses VTTT1001U (docs/kis-protocol.md §3.5, §4.3)."""
-        return await self._us_order(trids.US_SELL, symbol, quantity, price, exchange)
+        """US sell: limit, MOO, LOO, MOC or LOC; paper uses VTTT1001U, limit only (§3.5, §4.3)."""
+        return await self._us_order(trids.US_SELL, symbol, quantity, price, exchange, order_type)
 
     async def _us_order(
         self,
@@ -525,21 +591,74 @@ class KisClient:
         quantity: int,
         price: Decimal,
         exchange: UsExchange,
+        order_type: UsOrderType = UsOrderType.LIMIT,
     ) -> OrderAck:
-        _check_order(quantity, price, OrderType.LIMIT)
+        if self.creds.env is Environment.PAPER and order_type is not UsOrderType.LIMIT:
+            raise NotSupported("PAPER", "paper (모의투자) takes US limit orders only")
+        priced = order_type.needs_price
+        _check_order(
+            quantity, price if priced else None, OrderType.LIMIT if priced else OrderType.MARKET
+        )
         body = {
             **self._account,
             "OVRS_EXCG_CD": exchange.value,
             "PDNO": symbol,
             "ORD_QTY": str(quantity),
-            "OVRS_ORD_UNPR": _price_text(price),
+            "OVRS_ORD_UNPR": _price_text(price if priced else None),
             "CTAC_TLNO": "",
             "MGCO_APTM_ODNO": "",
             "SLL_TYPE": "00" if tr is trids.US_SELL else "",
             "ORD_SVR_DVSN_CD": "0",
-            "ORD_DVSN": "00",
+            "ORD_DVSN": order_type.value,
         }
         return await self._order(f"{_US_TRADING}/order", tr, body)
+
+    async def us_revise(
+        self,
+        order_no: str,
+        symbol: str,
+        *,
+        price: Decimal,
+        quantity: int,
+        exchange: UsExchange = UsExchange.NASDAQ,
+    ) -> OrderAck:
+        """Move an open US order to ``price`` (TTTT1004U / VTTT1004U, §4.3)."""
+        _check_order(quantity, price, OrderType.LIMIT)
+        return await self._us_revise_or_cancel("01", order_no, symbol, quantity, price, exchange)
+
+    async def us_cancel(
+        self,
+        order_no: str,
+        symbol: str,
+        *,
+        quantity: int,
+        exchange: UsExchange = UsExchange.NASDAQ,
+    ) -> OrderAck:
+        """Cancel ``quantity`` of an open US order (``OVRS_ORD_UNPR "0"``, §4.3)."""
+        _check_order(quantity, None, OrderType.MARKET)
+        return await self._us_revise_or_cancel("02", order_no, symbol, quantity, None, exchange)
+
+    async def _us_revise_or_cancel(
+        self,
+        kind: str,
+        order_no: str,
+        symbol: str,
+        quantity: int,
+        price: Decimal | None,
+        exchange: UsExchange,
+    ) -> OrderAck:
+        body = {
+            **self._account,
+            "OVRS_EXCG_CD": exchange.value,
+            "PDNO": symbol,
+            "ORGN_ODNO": order_no,
+            "RVSE_CNCL_DVSN_CD": kind,
+            "ORD_QTY": str(quantity),
+            "OVRS_ORD_UNPR": _price_text(price),
+            "MGCO_APTM_ODNO": "",
+            "ORD_SVR_DVSN_CD": "0",
+        }
+        return await self._order(f"{_US_TRADING}/order-rvsecncl", trids.US_REVISE_CANCEL, body)
 
     async def us_balance(
         self, exchange: UsExchange = UsExchange.NASDAQ, currency: str = "USD"

@@ -19,17 +19,68 @@ class Side(enum.StrEnum):
 
 
 class OrderType(enum.StrEnum):
-    """Domestic ``ORD_DVSN`` values kisweb sends (docs/kis-protocol.md §4.6; paper knows 00–04)."""
+    """Domestic ``ORD_DVSN`` values kisweb sends (docs/kis-protocol.md §4.6; paper knows 00–04).
+
+    05 and 06 trade at a price the exchange fixes (the previous close, today's close), so
+    like market-type orders they go out with ``ORD_UNPR "0"``."""
 
     LIMIT = "00"
     MARKET = "01"
     CONDITIONAL_LIMIT = "02"
     BEST_LIMIT = "03"
     TOP_PRIORITY_LIMIT = "04"
+    PRE_MARKET_OFF_HOURS = "05"
+    POST_MARKET_OFF_HOURS = "06"
+    AFTER_HOURS_SINGLE_PRICE = "07"
+    IOC_LIMIT = "11"
+    FOK_LIMIT = "12"
+    IOC_MARKET = "13"
+    FOK_MARKET = "14"
+    IOC_BEST = "15"
+    FOK_BEST = "16"
 
     @property
     def needs_price(self) -> bool:
-        return self in (OrderType.LIMIT, OrderType.CONDITIONAL_LIMIT)
+        return self in _PRICED_ORDER_TYPES
+
+
+_PRICED_ORDER_TYPES = frozenset(
+    {
+        OrderType.LIMIT,
+        OrderType.CONDITIONAL_LIMIT,
+        OrderType.AFTER_HOURS_SINGLE_PRICE,
+        OrderType.IOC_LIMIT,
+        OrderType.FOK_LIMIT,
+    }
+)
+
+
+class Venue(enum.StrEnum):
+    """Where a domestic order goes (``EXCG_ID_DVSN_CD``, §4.1); paper knows KRX only."""
+
+    KRX = "KRX"
+    NXT = "NXT"
+    SOR = "SOR"
+
+    @property
+    def quote_code(self) -> str:
+        """``FID_COND_MRKT_DIV_CODE`` of this venue's quotes (§4.2): SOR prices from the
+        combined KRX+NXT book."""
+        return {"KRX": "J", "NXT": "NX", "SOR": "UN"}[self.value]
+
+
+class UsOrderType(enum.StrEnum):
+    """US ``ORD_DVSN`` (§4.3): buys take 00/32/34, sells all five; paper takes 00 only."""
+
+    LIMIT = "00"
+    MARKET_ON_OPEN = "31"
+    LIMIT_ON_OPEN = "32"
+    MARKET_ON_CLOSE = "33"
+    LIMIT_ON_CLOSE = "34"
+
+    @property
+    def needs_price(self) -> bool:
+        return self in (UsOrderType.LIMIT, UsOrderType.LIMIT_ON_OPEN, UsOrderType.LIMIT_ON_CLOSE)
 
 
 class UsExchange(enum.StrEnum):
@@ -162,6 +213,7 @@ class Execution:
     rejected_quantity: int
     cancelled: bool
     time: time | None
+    venue: str = "KRX"  # excg_id_dvsn_Cd: KRX, NXT or SOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,3 +321,27 @@ class UsExecution:
     status: str
     rejection_reason: str
     time: time | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDay:
+    """One row of ``chk-holiday`` (CTCA0903R, §4.2). ``open`` (``opnd_yn``) is what says
+    whether orders can be placed that day."""
+
+    day: date
+    weekday_code: str  # wday_dvsn_cd: 01 Sunday .. 07 Saturday
+    business_day: bool
+    trading_day: bool
+    open: bool
+    settlement_day: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    """``search-info`` (CTPF1604R, §4.2): the names KIS gives a product."""
+
+    symbol: str
+    product_type: str
+    name: str  # prdt_abrv_name, the short name screens show
+    full_name: str
+    english_name: str

@@ -24,8 +24,10 @@ from .models import (
     Execution,
     Executions,
     Holding,
+    MarketDay,
     OrderAck,
     OrderBookSnapshot,
+    ProductInfo,
     Quote,
     RevisableOrder,
     Side,
@@ -301,6 +303,10 @@ def parse_executions(pages: Sequence[Body], *, complete: bool) -> Executions:
             rejected_quantity=row.int("rjct_qty", required=False),
             cancelled=row.text("cncl_yn", required=False) == "Y",
             time=row.time("ord_tmd"),
+            # KIS spells this one with a capital C (docs/kis-protocol.md §4.1)
+            venue=row.text("excg_id_dvsn_Cd", required=False)
+            or row.text("excg_id_dvsn_cd", required=False)
+            or "KRX",
         )
         for row in page_rows(pages, "output1")
     )
@@ -441,3 +447,37 @@ def parse_us_executions(pages: Sequence[Body]) -> list[UsExecution]:
         )
         for row in page_rows(pages, "output")
     ]
+
+
+def _yes(row: Row, key: str) -> bool:
+    value = row.text(key)
+    if value not in ("Y", "N"):
+        raise MalformedAnswer("BODY", f"{key} is not Y or N")
+    return value == "Y"
+
+
+def parse_market_days(pages: Sequence[Body]) -> list[MarketDay]:
+    """``chk-holiday`` pages to one row per date, in date order, each date once."""
+    days: dict[date, MarketDay] = {}
+    for row in page_rows(pages, "output"):
+        day = row.date("bass_dt")
+        days[day] = MarketDay(
+            day=day,
+            weekday_code=row.text("wday_dvsn_cd", required=False),
+            business_day=_yes(row, "bzdy_yn"),
+            trading_day=_yes(row, "tr_day_yn"),
+            open=_yes(row, "opnd_yn"),
+            settlement_day=_yes(row, "sttl_day_yn"),
+        )
+    return [days[day] for day in sorted(days)]
+
+
+def parse_product_info(body: Body, symbol: str, product_type: str) -> ProductInfo:
+    row = output(body, "output")
+    return ProductInfo(
+        symbol=row.text("pdno", required=False) or symbol,
+        product_type=row.text("prdt_type_cd", required=False) or product_type,
+        name=row.text("prdt_abrv_name", required=False) or row.text("prdt_name"),
+        full_name=row.text("prdt_name", required=False),
+        english_name=row.text("prdt_eng_name", required=False),
+    )

@@ -38,6 +38,9 @@ PRICE = TrId("FHKST01010100", "FHKST01010100", "current price")
 ASKING_PRICE = TrId("FHKST01010200", "FHKST01010200", "order book")
 DAILY_CHART = TrId("FHKST03010100", "FHKST03010100", "daily candles")
 MINUTE_CHART = TrId("FHKST03010200", "FHKST03010200", "minute candles")
+# Real host only (§4.2): the KRX calendar (call about once a day) and product names.
+MARKET_CALENDAR = TrId("CTCA0903R", None, "holiday check")
+PRODUCT_INFO = TrId("CTPF1604R", None, "product info")
 
 # Domestic orders and account (§4.1).
 CASH_BUY = TrId("TTTC0012U", "VTTC0012U", "cash buy")
@@ -54,5 +57,6 @@ US_PRICE = TrId("HHDFS00000300", "HHDFS00000300", "US current price")
 US_DAILY_CHART = TrId("HHDFS76240000", "HHDFS76240000", "US daily candles")
 US_BUY = TrId("TTTT1002U", "VTTT1002U", "US buy")
 US_SELL = TrId("TTTT1006U", "VTTT1001U", "US sell")
+US_REVISE_CANCEL = TrId("TTTT1004U", "VTTT1004U", "US revise/cancel")
 US_BALANCE = TrId("TTTS3012R", "VTTS3012R", "US balance")
 US_EXECUTIONS = TrId("TTTS3035R", "VTTS3035R", "US executions")

@@ -87,3 +87,74 @@ class Clock:
     @property
     def is_open(self) -> bool:
         return self.session() is Session.OPEN
+
+    def order_session(self, env: str, venue: str, ord_dvsn: str) -> Session:
+        """Whether an order of type `ord_dvsn` on `venue` is taken now (docs/kis-protocol.md
+        §8). Paper takes the KRX regular session only; real also takes the off-hours
+        sessions and NXT's pre- and after-market, each with its own order types."""
+        state = self.session()
+        if self.mode == "always" or state is Session.HOLIDAY:
+            return state
+        if env == "paper":
+            return state
+        now = self.now().time()
+        if any(
+            start <= now < end and ord_dvsn in types
+            for start, end, types in ORDER_WINDOWS.get(venue, ())
+        ):
+            return Session.OPEN
+        return Session.PRE_OPEN if now < OPEN_AT else Session.CLOSED
+
+
+def _hm(text: str) -> dt.time:
+    return dt.time.fromisoformat(text)
+
+
+_CONTINUOUS = ("00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16")
+# (start, end, ORD_DVSN taken) per EXCG_ID_DVSN_CD on the real host. KRX: pre-market
+# off-hours 05 at the prior close, the opening call, the continuous session, the closing
+# call, post-market off-hours 06 at the close, after-hours single price 07. NXT: pre-market,
+# main market and after-market; SOR routes during the main session only.
+ORDER_WINDOWS: dict[str, tuple[tuple[dt.time, dt.time, frozenset[str]], ...]] = {
+    "KRX": (
+        (_hm("08:30"), _hm("08:40"), frozenset({"05"})),
+        (_hm("08:30"), _hm("09:00"), frozenset({"00", "01", "02"})),
+        (OPEN_AT, _hm("15:20"), frozenset(_CONTINUOUS)),
+        (_hm("15:20"), CLOSE_AT, frozenset({"00", "01", "02"})),
+        (_hm("15:40"), _hm("16:00"), frozenset({"06"})),
+        (_hm("16:00"), _hm("18:00"), frozenset({"07"})),
+    ),
+    "NXT": (
+        (_hm("08:00"), _hm("08:50"), frozenset({"00"})),
+        (OPEN_AT, _hm("15:20"), frozenset({"00", "03", "04", "11", "12", "13", "14", "15", "16"})),
+        (CLOSE_AT, _hm("20:00"), frozenset({"00"})),
+    ),
+    "SOR": (
+        (
+            OPEN_AT,
+            _hm("15:20"),
+            frozenset({"00", "01", "03", "04", "11", "12", "13", "14", "15", "16"}),
+        ),
+    ),
+}
+
+
+# KRX's year-end closure is a bank business day on which the exchange stays shut.
+_OPEN_BUSINESS_DAYS = frozenset(d for d in KRX_HOLIDAYS if (d.month, d.day) == (12, 31))
+
+
+def market_day(day: dt.date) -> dict[str, str]:
+    """One `chk-holiday` row for `day` (CTCA0903R, docs/kis-protocol.md §4.2). The weekday
+    code counts from Sunday 01 to Saturday 07."""
+    weekend = day.weekday() >= 5
+    closed = weekend or day in KRX_HOLIDAYS
+    business = not weekend and (day not in KRX_HOLIDAYS or day in _OPEN_BUSINESS_DAYS)
+    yn = {True: "Y", False: "N"}
+    return {
+        "bass_dt": day.strftime("%Y%m%d"),
+        "wday_dvsn_cd": f"{(day.isoweekday() % 7) + 1:02d}",
+        "bzdy_yn": yn[business],
+        "tr_day_yn": yn[business],
+        "opnd_yn": yn[not closed],
+        "sttl_day_yn": yn[not closed],
+    }

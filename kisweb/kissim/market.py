@@ -40,9 +40,24 @@ LIMIT_RATE = Decimal("0.30")
 # Domestic ORD_DVSN codes the engine understands (docs/kis-protocol.md §4.6). Paper: 00–04 only.
 LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY = "00", "01", "02", "03", "04"
 IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET = "11", "12", "13", "14"
+IOC_BEST, FOK_BEST = "15", "16"
+PRE_OFFHOURS, POST_OFFHOURS, AFTER_SINGLE = "05", "06", "07"
 PAPER_ORD_DVSN = frozenset({LIMIT, MARKET, CONDITIONAL, BEST_LIMIT, TOP_PRIORITY})
-REAL_ORD_DVSN = PAPER_ORD_DVSN | {IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET}
+IMMEDIATE = frozenset({IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET, IOC_BEST, FOK_BEST})
+REAL_ORD_DVSN = PAPER_ORD_DVSN | IMMEDIATE | {PRE_OFFHOURS, POST_OFFHOURS, AFTER_SINGLE}
 MARKET_LIKE = frozenset({MARKET, IOC_MARKET, FOK_MARKET})
+ALL_OR_NOTHING = frozenset({FOK_LIMIT, FOK_MARKET, FOK_BEST})
+# What each EXCG_ID_DVSN_CD takes (KIS's ORD_DVSN description per venue): NXT has no market,
+# conditional or off-hours orders; SOR routes continuous-session orders only. Paper: KRX only.
+VENUE_ORD_DVSN = {
+    "KRX": REAL_ORD_DVSN,
+    "NXT": frozenset({LIMIT, BEST_LIMIT, TOP_PRIORITY}) | IMMEDIATE,
+    "SOR": frozenset({LIMIT, MARKET, BEST_LIMIT, TOP_PRIORITY}) | IMMEDIATE,
+}
+VENUES = tuple(VENUE_ORD_DVSN)
+# NXT's book sits this many ticks above KRX's by default, so a quote or a fill shows which
+# venue it came from (`Market.set_nxt_offset`).
+NXT_OFFSET_TICKS = 1
 # Overseas US ORD_DVSN (§4.3): 00 limit; 31 MOO / 33 MOC fill at the market, 32 LOO / 34 LOC
 # behave as limits here (no opening/closing auction is simulated).
 US_BUY_ORD_DVSN = frozenset({"00", "32", "34"})
@@ -131,6 +146,7 @@ class Symbol:
     history: list[DailyBar] = field(default_factory=list)  # see Market.history()
     minutes: list[MinuteBar] = field(default_factory=list)
     day: dt.date | None = None  # the session date the day's figures belong to
+    nxt_ticks: int = NXT_OFFSET_TICKS  # NXT's last price and book, in ticks above KRX's
 
     @property
     def domestic(self) -> bool:
@@ -173,6 +189,24 @@ class Symbol:
                 below = price - self.tick(price - Decimal("0.0001"))
                 price = self.floor_to_grid(below)
         return price
+
+    def venue_price(self, venue: str) -> Decimal:
+        """The last price on `venue`: KRX's, or NXT's a few ticks off it, inside the limits."""
+        if venue != "NXT" or not self.domestic:
+            return self.price
+        return min(max(self.move(self.price, self.nxt_ticks), self.lower), self.upper)
+
+    def venue_book(self, venue: str) -> tuple[list[Level], list[Level]]:
+        """(asks, bids) on `venue`. NXT's book is KRX's shifted by `nxt_ticks`, levels
+        copied, so what an NXT order takes does not deplete KRX's book."""
+        if venue != "NXT" or not self.domestic or not self.nxt_ticks:
+            return self.asks, self.bids
+
+        def shifted(levels: list[Level]) -> list[Level]:
+            moved = [Level(self.move(lvl.price, self.nxt_ticks), lvl.qty) for lvl in levels]
+            return [lvl for lvl in moved if self.lower <= lvl.price <= self.upper]
+
+        return shifted(self.asks), shifted(self.bids)
 
     @property
     def change(self) -> Decimal:
@@ -224,6 +258,7 @@ class Order:
     fills: list[Fill] = field(default_factory=list)
     cancelled: int = 0  # qty taken away by later revise/cancel rows (cnc_cfrm_qty)
     rejected: int = 0
+    venue: str = "KRX"  # EXCG_ID_DVSN_CD as sent ("KRX" for US orders, unused there)
 
     @property
     def filled(self) -> int:
@@ -612,8 +647,20 @@ class Market:
         """KRX_FWDG_ORD_ORGNO: paper `00950` as captured (§3.3); real is a branch number."""
         return "00950" if env == "paper" else "91252"
 
+    def set_nxt_offset(self, code: str, ticks: int) -> None:
+        """Put NXT's price and book `ticks` grid steps off KRX's (0: the same)."""
+        with self.lock:
+            self.symbols[code].nxt_ticks = ticks
+
     def submit_order(
-        self, ledger: Ledger, code: str, side: wire.Side, ord_dvsn: str, qty: int, price: Decimal
+        self,
+        ledger: Ledger,
+        code: str,
+        side: wire.Side,
+        ord_dvsn: str,
+        qty: int,
+        price: Decimal,
+        venue: str = "KRX",
     ) -> Order:
         """Validate, accept and match a new order; raise Rejected with a reason key."""
         with self.lock:
@@ -632,6 +679,7 @@ class Market:
                 price=price,
                 limit=price,
                 time=self.clock.now(),
+                venue=venue,
             )
             try:
                 order.limit = self._validate(ledger, order)
@@ -650,7 +698,7 @@ class Market:
             self._emit(
                 MarketEvent(EventKind.NOTICE, sym, ledger=ledger, order=order, notice=Notice.ACCEPT)
             )
-            all_or_nothing = ord_dvsn in (FOK_LIMIT, FOK_MARKET)
+            all_or_nothing = ord_dvsn in ALL_OR_NOTHING
             if not all_or_nothing or self._fillable(order) >= order.qty:
                 self._match(ledger, order)
             self._finish_immediate(ledger, order)
@@ -659,9 +707,10 @@ class Market:
     @staticmethod
     def _fillable(order: Order) -> int:
         """Quantity the opposite book offers at or better than the order's limit."""
+        asks, bids = order.symbol.venue_book(order.venue)
         if order.side is wire.Side.BUY:
-            return sum(lvl.qty for lvl in order.symbol.asks if lvl.price <= order.limit)
-        return sum(lvl.qty for lvl in order.symbol.bids if lvl.price >= order.limit)
+            return sum(lvl.qty for lvl in asks if lvl.price <= order.limit)
+        return sum(lvl.qty for lvl in bids if lvl.price >= order.limit)
 
     def _validate(self, ledger: Ledger, order: Order) -> Decimal:
         """Return the engine limit for the order, or raise Rejected."""
@@ -669,17 +718,26 @@ class Market:
         if order.qty <= 0:
             raise Rejected("qty")
         if sym.domestic:
-            allowed = PAPER_ORD_DVSN if env == "paper" else REAL_ORD_DVSN
+            if order.venue not in VENUE_ORD_DVSN:
+                raise Rejected("venue")
+            if env == "paper" and order.venue != "KRX":
+                raise Rejected("venue_paper")
+            allowed = PAPER_ORD_DVSN if env == "paper" else VENUE_ORD_DVSN[order.venue]
             if order.ord_dvsn not in allowed:
                 raise Rejected("ord_dvsn")
+            asks, bids = sym.venue_book(order.venue)
             if order.ord_dvsn in MARKET_LIKE:
                 limit = sym.upper if order.side is wire.Side.BUY else sym.lower
-            elif order.ord_dvsn == BEST_LIMIT:
-                best = sym.asks if order.side is wire.Side.BUY else sym.bids
-                limit = best[0].price if best else sym.price
+            elif order.ord_dvsn in (BEST_LIMIT, IOC_BEST, FOK_BEST):
+                best = asks if order.side is wire.Side.BUY else bids
+                limit = best[0].price if best else sym.venue_price(order.venue)
             elif order.ord_dvsn == TOP_PRIORITY:
-                same = sym.bids if order.side is wire.Side.BUY else sym.asks
-                limit = same[0].price if same else sym.price
+                same = bids if order.side is wire.Side.BUY else asks
+                limit = same[0].price if same else sym.venue_price(order.venue)
+            elif order.ord_dvsn == PRE_OFFHOURS:
+                limit = sym.base  # pre-market off-hours trade at the previous close
+            elif order.ord_dvsn == POST_OFFHOURS:
+                limit = sym.price  # post-market off-hours trade at today's close
             else:
                 limit = order.price
                 if limit > sym.upper:
@@ -709,7 +767,7 @@ class Market:
 
     def _finish_immediate(self, ledger: Ledger, order: Order) -> None:
         """IOC/FOK-style orders never rest: cancel what did not fill at once."""
-        if order.ord_dvsn in (IOC_LIMIT, FOK_LIMIT, IOC_MARKET, FOK_MARKET) and order.remaining:
+        if order.ord_dvsn in IMMEDIATE and order.remaining:
             order.cancelled += order.remaining
             self._emit(
                 MarketEvent(
@@ -754,6 +812,7 @@ class Market:
                 time=self.clock.now(),
                 kind=kind,
                 orgn_odno=original.odno,
+                venue=original.venue,
             )
             if kind is wire.OrderKind.REVISE:
                 original.cancelled += take  # taken away first, so it frees its reservation
@@ -787,7 +846,8 @@ class Market:
     def _match(self, ledger: Ledger, order: Order) -> None:
         """Fill against the opposite book up to the limit, level by level."""
         sym = order.symbol
-        levels = sym.asks if order.side is wire.Side.BUY else sym.bids
+        asks, bids = sym.venue_book(order.venue)
+        levels = asks if order.side is wire.Side.BUY else bids
         prints: list[Trade] = []
         for level in levels:
             if not order.remaining:
@@ -819,7 +879,7 @@ class Market:
                     EventKind.NOTICE, sym, ledger=ledger, order=order, notice=Notice.FILL, fill=fill
                 )
             )
-        if prints:
+        if prints and sym.venue_book(order.venue)[0] is sym.asks:  # KRX's own book traded
             sym.price = prints[-1].price
             self._print(sym, prints)
             self._emit(MarketEvent(EventKind.BOOK, sym))

@@ -126,12 +126,12 @@ WEDNESDAY = "2026-12-02"
     ("clock", "environment", "venue", "offered"),
     [
         ("08:10", rules.REAL, "NXT", ("00",)),
-        ("08:35", rules.REAL, "KRX", ("00", "01", "02")),  # opening auction
+        ("08:35", rules.REAL, "KRX", ("00", "01", "02", "05")),  # opening call, 05 off-hours
         ("08:35", rules.PAPER, "KRX", ()),
         ("10:00", rules.PAPER, "KRX", ("00", "01", "02", "03", "04")),
         ("15:25", rules.PAPER, "KRX", ("00", "01", "02")),  # closing auction
         ("15:35", rules.PAPER, "KRX", ()),
-        ("16:30", rules.REAL, "KRX", ()),  # 07 only, which kisweb cannot send yet
+        ("16:30", rules.REAL, "KRX", ("07",)),  # after-hours single price only
     ],
 )
 def test_order_types_by_session(clock, environment, venue, offered):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from .. import wire
 from ..clock import KST, Session
-from ..market import Ledger, Order
+from ..market import VENUES, Ledger, Order, Rejected
 from ..symbols import KRW
 from ..wire import Answer, ApiError, OrderKind, Side
 from .domestic_quotes import domestic_symbol
@@ -40,6 +40,11 @@ ORD_DVSN_NAMES = {
     "12": "FOK지정가",
     "13": "IOC시장가",
     "14": "FOK시장가",
+    "05": "장전시간외",
+    "06": "장후시간외",
+    "07": "시간외단일가",
+    "15": "IOC최유리",
+    "16": "FOK최유리",
 }
 
 
@@ -47,9 +52,17 @@ def _ord_dvsn_name(code: str) -> str:
     return ORD_DVSN_NAMES.get(code, "지정가")
 
 
-def _check_session(req: Request) -> None:
-    """Domestic orders wait for the KRX session; only they are gated by the clock."""
-    session = req.sim.clock.session()
+VENUE_NAMES = {"KRX": "한국거래소", "NXT": "넥스트레이드", "SOR": "SOR"}
+
+
+def _venue(req: Request) -> str:
+    """EXCG_ID_DVSN_CD; optional on the wire (older clients leave it out): then KRX."""
+    return req.get("EXCG_ID_DVSN_CD").upper() or "KRX"
+
+
+def _check_session(req: Request, venue: str = "KRX", ord_dvsn: str = "00") -> None:
+    """Domestic orders wait for a session of their venue that takes their order type."""
+    session = req.sim.clock.order_session(req.env, venue, ord_dvsn)
     if session is not Session.OPEN:
         msg_cd, msg1 = CLOSED_ANSWERS[(req.env, session)]
         raise ApiError(Answer(msg_cd, msg1))
@@ -58,11 +71,18 @@ def _check_session(req: Request) -> None:
 def order_cash(req: Request) -> Reply:
     req.check_account()
     code, ord_dvsn, qty, price = req.need("PDNO", "ORD_DVSN", "ORD_QTY", "ORD_UNPR")
-    _check_session(req)
+    venue = _venue(req)
+    if venue not in VENUES:
+        raise Rejected("venue")
+    if req.env == "paper" and venue != "KRX":
+        raise Rejected("venue_paper")
+    _check_session(req, venue, ord_dvsn)
     quantity, unit_price = parse_qty(qty), parse_price(price)
     side = Side(req.arg)
     req.sim.stats.count_order(req.ledger.account.appkey)
-    order = req.sim.market.submit_order(req.ledger, code, side, ord_dvsn, quantity, unit_price)
+    order = req.sim.market.submit_order(
+        req.ledger, code, side, ord_dvsn, quantity, unit_price, venue
+    )
     return req.order_output(order, "buy" if side is Side.BUY else "sell"), ""
 
 
@@ -72,7 +92,8 @@ def order_rvsecncl(req: Request) -> Reply:
         "ORGN_ODNO", "ORD_DVSN", "RVSE_CNCL_DVSN_CD", "ORD_QTY", "ORD_UNPR", "QTY_ALL_ORD_YN"
     )
     kind = order_kind(kind_code)
-    _check_session(req)
+    original = req.ledger.orders.get(orgn.lstrip("0").zfill(10))
+    _check_session(req, original.venue if original else "KRX", ord_dvsn)
     quantity, unit_price = parse_qty(qty or "0"), parse_price(price)
     req.sim.stats.count_order(req.ledger.account.appkey)
     row = req.sim.market.revise_or_cancel(
@@ -118,8 +139,8 @@ def psbl_rvsecncl(req: Request) -> Reply:
                 "ord_dvsn_cd": o.ord_dvsn,
                 "mgco_aptm_odno": "",
                 "excg_dvsn_cd": "01",
-                "excg_id_dvsn_cd": "KRX",
-                "excg_id_dvsn_name": "한국거래소",
+                "excg_id_dvsn_cd": o.venue,
+                "excg_id_dvsn_name": VENUE_NAMES.get(o.venue, o.venue),
                 "stpm_cndt_pric": "0",
                 "stpm_efct_occr_yn": "N",
             }
@@ -140,6 +161,7 @@ def daily_ccld(req: Request) -> Reply:
         "ODNO",
     )
     today = wire.yyyymmdd(req.sim.clock.now())
+    venue = _venue(req) if req.get("EXCG_ID_DVSN_CD") else ""  # optional; ALL: every venue
     with req.sim.market.lock:
         rows = [
             o
@@ -150,6 +172,7 @@ def daily_ccld(req: Request) -> Reply:
             and (not code or o.symbol.code == code)
             and (not odno or o.odno == odno.zfill(10))
             and fill_state_matches(ccld, o)
+            and venue in ("", "ALL", o.venue)
         ]
         if order_dir != "01":
             rows.reverse()
@@ -205,7 +228,7 @@ def _ccld_row(o: Order) -> dict[str, str]:
         "cpbc_ordp_mtrl_dvsn_cd": "",
         "ord_orgno": o.orgno,
         "rsvn_ord_end_dt": "",
-        "excg_id_dvsn_Cd": "KRX",  # sic: KIS spells this one with a capital C (§4.1)
+        "excg_id_dvsn_Cd": o.venue,  # sic: KIS spells this one with a capital C (§4.1)
         "stpm_cndt_pric": "0",
         "stpm_efct_occr_dtmd": "",
     }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from .. import wire
-from ..clock import KST
+from ..clock import KST, market_day
 from ..market import Rejected, Symbol
 from ..symbols import KRX_PRODUCT_TYPE, US_PRODUCT_TYPES, fundamentals, krx_isin
 from ..wire import Answer, ApiError
@@ -19,10 +20,25 @@ def domestic_symbol(req: Request, code: str) -> Symbol:
     return sym
 
 
+# FID_COND_MRKT_DIV_CODE of a domestic stock quote (§4.2): J KRX, NX NXT, UN KRX+NXT combined.
+# The combined quote is KRX's here (KRX carries most of the volume).
+MARKET_DIV_VENUES = {"J": "KRX", "NX": "NXT", "UN": "KRX"}
+
+
+def quote_venue(div_code: str) -> str:
+    venue = MARKET_DIV_VENUES.get(div_code.upper())
+    if venue is None:
+        raise Rejected("value")
+    return venue
+
+
 def inquire_price(req: Request) -> Reply:
-    _, code = req.need("FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD")
+    div, code = req.need("FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD")
+    venue = quote_venue(div)
     with req.sim.market.lock:
         sym = domestic_symbol(req, code)
+        last = sym.venue_price(venue)
+        change = last - sym.base
         facts = fundamentals(sym.code)
         year = req.sim.market.history(sym)[-250:]
         w52_high = max(year, key=lambda b: b.high)
@@ -41,10 +57,12 @@ def inquire_price(req: Request) -> Reply:
             "crdt_able_yn": "Y",
             "grmn_rate_cls_code": "40",
             "elw_pblc_yn": "N",
-            "stck_prpr": wire.amount(sym.price),
-            "prdy_vrss": wire.amount(sym.change),
-            "prdy_vrss_sign": sym.sign,
-            "prdy_ctrt": str(sym.change_rate),
+            "stck_prpr": wire.amount(last),
+            "prdy_vrss": wire.amount(change),
+            "prdy_vrss_sign": wire.sign(
+                change, upper_limit=last >= sym.upper, lower_limit=last <= sym.lower
+            ),
+            "prdy_ctrt": str(sym.change_rate) if venue == "KRX" else wire.rate(change, sym.base),
             "acml_tr_pbmn": wire.amount(sym.value),
             "acml_vol": str(sym.volume),
             "prdy_vrss_vol_rate": wire.rate(Decimal(sym.volume), Decimal(sym.prev_volume)),
@@ -69,7 +87,7 @@ def inquire_price(req: Request) -> Reply:
             "rstc_wdth_prc": wire.amount(sym.upper - sym.base),
             "stck_fcam": str(facts.face_value),
             "stck_sspr": wire.amount(sym.lower),
-            "aspr_unit": wire.amount(sym.tick()),
+            "aspr_unit": wire.amount(sym.tick(last)),
             "hts_deal_qty_unit_val": "1",
             "lstn_stcn": str(facts.listed_shares),
             "hts_avls": market_cap_100m(sym),
@@ -122,25 +140,27 @@ def market_cap_100m(sym: Symbol) -> str:
 
 
 def asking_price(req: Request) -> Reply:
-    _, code = req.need("FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD")
+    div, code = req.need("FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD")
+    venue = quote_venue(div)
     with req.sim.market.lock:
         sym = domestic_symbol(req, code)
+        asks, bids = sym.venue_book(venue)
         book: dict[str, str] = {"aspr_acpt_hour": wire.hhmmss(req.sim.clock.now())}
         for i in range(10):
-            ask = sym.asks[i] if i < len(sym.asks) else None
-            bid = sym.bids[i] if i < len(sym.bids) else None
+            ask = asks[i] if i < len(asks) else None
+            bid = bids[i] if i < len(bids) else None
             book[f"askp{i + 1}"] = wire.amount(ask.price) if ask else "0"
             book[f"bidp{i + 1}"] = wire.amount(bid.price) if bid else "0"
         for i in range(10):
-            ask = sym.asks[i] if i < len(sym.asks) else None
-            bid = sym.bids[i] if i < len(sym.bids) else None
+            ask = asks[i] if i < len(asks) else None
+            bid = bids[i] if i < len(bids) else None
             book[f"askp_rsqn{i + 1}"] = str(ask.qty) if ask else "0"
             book[f"bidp_rsqn{i + 1}"] = str(bid.qty) if bid else "0"
         for i in range(10):
             book[f"askp_rsqn_icdc{i + 1}"] = "0"
             book[f"bidp_rsqn_icdc{i + 1}"] = "0"
-        total_ask = sum(level.qty for level in sym.asks)
-        total_bid = sum(level.qty for level in sym.bids)
+        total_ask = sum(level.qty for level in asks)
+        total_bid = sum(level.qty for level in bids)
         book.update(
             total_askp_rsqn=str(total_ask),
             total_bidp_rsqn=str(total_bid),
@@ -155,7 +175,7 @@ def asking_price(req: Request) -> Reply:
         )
         expected = {
             "antc_mkop_cls_code": "311",
-            "stck_prpr": wire.amount(sym.price),
+            "stck_prpr": wire.amount(sym.venue_price(venue)),
             "stck_oprc": wire.amount(sym.open),
             "stck_hgpr": wire.amount(sym.high),
             "stck_lwpr": wire.amount(sym.low),
@@ -355,3 +375,34 @@ def search_info(req: Request) -> Reply:
 
 def _product_type(sym: Symbol) -> str:
     return KRX_PRODUCT_TYPE if sym.domestic else US_PRODUCT_TYPES[sym.market]
+
+
+HOLIDAY_DAYS = 30  # calendar days answered from BASS_DT; our choice (KIS sends a few weeks)
+HOLIDAY_PAGE = 15  # rows per page; our choice, small enough that a caller must page
+
+
+def chk_holiday(req: Request) -> Reply:
+    """CTCA0903R, the KRX calendar from BASS_DT on (real host only, §4.2): one row per day
+    from the simulator's holiday list, paged on CTX_AREA_NK = the last date sent."""
+    (base,) = req.need("BASS_DT")
+    try:
+        start = dt.datetime.strptime(base, "%Y%m%d").date()
+    except ValueError:
+        raise Rejected("value") from None
+    days = [start + dt.timedelta(days=i) for i in range(HOLIDAY_DAYS)]
+    cursor = req.get("CTX_AREA_NK") if req.continuing else ""
+    begin = 0
+    if cursor:
+        keys = [d.strftime("%Y%m%d") for d in days]
+        begin = keys.index(cursor) + 1 if cursor in keys else len(days)
+    page = days[begin : begin + HOLIDAY_PAGE]
+    more = begin + HOLIDAY_PAGE < len(days)
+    # F/D answer a first call, M/E a continuation (§3.4).
+    tr_cont = ("M" if more else "E") if req.continuing and cursor else ("F" if more else "D")
+    last = page[-1].strftime("%Y%m%d") if page else ""
+    body = req.ok_inquiry(
+        ctx_area_fk=base.ljust(20),
+        ctx_area_nk=last.ljust(20),
+        output=[market_day(day) for day in page],
+    )
+    return body, tr_cont

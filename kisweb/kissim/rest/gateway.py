@@ -78,6 +78,10 @@ ROUTES: dict[str, Route] = {
     f"{DQ}/search-info": Route(
         "GET", domestic_quotes.search_info, {"real": {"CTPF1604R": ""}, "paper": {}}
     ),
+    # The KRX calendar (§4.2): real host only, like KIS.
+    f"{DQ}/chk-holiday": Route(
+        "GET", domestic_quotes.chk_holiday, {"real": {"CTCA0903R": ""}, "paper": {}}
+    ),
     f"{DT}/order-cash": Route(
         "POST",
         domestic_orders.order_cash,

@@ -66,6 +66,9 @@ REJECTIONS: dict[str, tuple[str, str, str]] = {
     "no_order": ("APBK0915", "40340000", "원주문번호가 존재하지 않습니다."),
     "account": ("APAC0081", "40200000", "계좌번호 입력 오류입니다"),
     "value": ("APBK0547", "40140000", "주문단가를 확인하십시오."),
+    # EXCG_ID_DVSN_CD: codes and texts are our choice (no capture); paper's host knows KRX only.
+    "venue": ("APBK1681", "40150000", "거래소ID구분코드를 확인하십시오."),
+    "venue_paper": ("APBK1681", "40160000", "거래소ID구분코드는 KRX만 가능합니다."),
 }
 
 

@@ -1,0 +1,58 @@
+"""What the ticket calls a stock, and where a US stock trades.
+
+The symbol master (``market.models.Symbol``) answers first; a code it does not hold is
+asked of KIS's ``search-info`` (CTPF1604R), which only the real host serves. Quotes carry
+no stock name (``rprs_mrkt_kor_name`` is the index group, e.g. KOSPI200), so without either
+source the ticket shows the code alone rather than a wrong name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from kisweb.kis import Environment, KisClient, KisError
+
+# PRDT_TYPE_CD of search-info (docs/kis-protocol.md §4.2): 300 KRX stock; US by exchange.
+PRODUCT_TYPES = {"KRX": "300", "NASD": "512", "NYSE": "513", "AMEX": "529"}
+US_EXCHANGES = ("NASD", "NYSE", "AMEX")
+NAME_TTL_S = 24 * 3600  # names change rarely; one search-info per symbol a day is plenty
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str = ""
+    exchange: str = ""  # NASD/NYSE/AMEX for a US row of the master; "" otherwise
+
+
+def from_master(market: str, symbol: str) -> Listing:
+    from market.models import Symbol
+
+    rows = Symbol.objects.filter(code=symbol)
+    if market == "US":
+        rows = rows.filter(market__in=US_EXCHANGES)
+    else:
+        rows = rows.filter(market__in=Symbol.DOMESTIC)
+    row = rows.only("name", "market").first()
+    if row is None:
+        return Listing()
+    return Listing(row.name, row.market if market == "US" else "")
+
+
+async def from_kis(client: KisClient, market: str, venue: str, symbol: str) -> str:
+    """The short name KIS gives the product, or "" (paper host, unknown code, KIS error)."""
+    if client.creds.env is not Environment.REAL:
+        return ""
+    product_type = PRODUCT_TYPES["KRX"] if market != "US" else PRODUCT_TYPES.get(venue, "512")
+    key = f"trading:name:{product_type}:{symbol}"
+    cached = await cache.aget(key)
+    if cached:
+        return str(cached)
+    try:
+        name = (await client.product_info(symbol, product_type)).name
+    except KisError:
+        return ""
+    if name:
+        await cache.aset(key, name, NAME_TTL_S)
+    return name
