@@ -264,18 +264,22 @@ def _send(
     try:
         ack = _run(order.credential, send)
     except OutcomeUnknown as lost:
-        _settle(order, Status.UNKNOWN, kis_message=f"{lost.code}: {lost.message}"[:200])
+        _settle(user, order, ip, Status.UNKNOWN, kis_message=f"{lost.code}: {lost.message}"[:200])
     except KisError as refusal:
         # Every other KIS error means the order did not run (errors.py, client.py).
         _settle(
+            user,
             order,
+            ip,
             Status.REJECTED,
             reject_code=refusal.code[:16],
             reject_text=refusal.message[:200],
         )
     except SecretUnavailable:
         _settle(
+            user,
             order,
+            ip,
             Status.REJECTED,
             reject_code="SECRET",
             reject_text="The app secret cannot be opened; enter it again.",
@@ -283,25 +287,33 @@ def _send(
     except Exception:
         # Nobody knows whether the request left: reconcile decides, nothing resends.
         log.exception("order %s: sending failed unexpectedly", order.client_order_id)
-        _settle(order, Status.UNKNOWN, kis_message="kisweb error while sending")
+        _settle(user, order, ip, Status.UNKNOWN, kis_message="kisweb error while sending")
     else:
         _settle(
+            user,
             order,
+            ip,
             Status.ACCEPTED,
             kis_order_no=ack.order_no,
             kis_branch_no=ack.branch_no,
             kis_message=ack.message[:200],
         )
-    order.refresh_from_db()
-    audit.record(user, f"trading.order_{order.status}", order, ip=ip, **_audit_detail(order))
     return order
 
 
-def _settle(order: Order, status: str, **fields: str) -> bool:
-    """Move ``order`` out of ``pending_send``; False when reconciliation got there first."""
-    moved = Order.objects.filter(pk=order.pk, status=Status.PENDING_SEND).update(
-        status=status, sent_at=timezone.now(), updated_at=timezone.now(), **fields
-    )
+def _settle(user: User, order: Order, ip: str | None, status: str, **fields: str) -> bool:
+    """Move ``order`` out of ``pending_send`` and write its audit event in one commit (one
+    fsync); False when reconciliation got there first (then ``order`` is reread)."""
+    now = timezone.now()
+    changes: dict[str, Any] = {"status": status, "sent_at": now, "updated_at": now, **fields}
+    with transaction.atomic():
+        moved = Order.objects.filter(pk=order.pk, status=Status.PENDING_SEND).update(**changes)
+        if moved:
+            for name, value in changes.items():
+                setattr(order, name, value)
+        else:
+            order.refresh_from_db()
+        audit.record(user, f"trading.order_{order.status}", order, ip=ip, **_audit_detail(order))
     return bool(moved)
 
 
