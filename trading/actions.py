@@ -37,7 +37,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import secrets
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -79,6 +82,22 @@ MATCH_WINDOW = dt.timedelta(minutes=2)
 NOT_RECEIVED_AFTER = dt.timedelta(minutes=2)
 NOT_RECEIVED = "NOT_RECEIVED"
 NEW_YORK = dt.timezone(dt.timedelta(hours=-5))  # dates only: a day's slack covers DST
+
+
+# The crash tests' pause points (tests/trading/test_crash.py). With KISWEB_TRADING_PAUSE_AT
+# set to "journaled" (the row is committed, KIS not called yet) or "sent" (KIS answered, the
+# status not written yet), the sender says so on stderr and waits there, so a test can
+# SIGKILL it at exactly that moment. Unset, as everywhere but those tests, it costs one
+# dictionary lookup. It never changes what is sent.
+PAUSE_ENV = "KISWEB_TRADING_PAUSE_AT"
+PAUSE_MAX_S = 60.0
+
+
+def _pause_point(name: str, order: Order) -> None:
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    print(f"kisweb-pause {name} {order.client_order_id}", file=sys.stderr, flush=True)
+    time.sleep(PAUSE_MAX_S)
 
 
 class TradingRefused(Exception):
@@ -261,8 +280,10 @@ def _send(
     send: Callable[[KisClient], Awaitable[OrderAck]],
 ) -> Order:
     """Step 2 and 3: one call to KIS, then the conditional status update."""
+    _pause_point("journaled", order)
     try:
         ack = _run(order.credential, send)
+        _pause_point("sent", order)
     except OutcomeUnknown as lost:
         _settle(user, order, ip, Status.UNKNOWN, kis_message=f"{lost.code}: {lost.message}"[:200])
     except KisError as refusal:
