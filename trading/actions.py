@@ -452,7 +452,7 @@ def _run_reads(
         if domestic:
             start = min(o.created_at.astimezone(rules.KST).date() for o in domestic)
             executions = await client.daily_executions(start, today)
-            rows, complete = list(executions.rows), executions.complete
+            rows, complete = _distinct(executions.rows), executions.complete
         if us:
             start = min(o.created_at.astimezone(NEW_YORK).date() for o in us)
             us_rows = await client.us_executions(start - dt.timedelta(days=1), today)
@@ -463,6 +463,18 @@ def _run_reads(
             return await read(client)
 
     return async_to_sync(run)()
+
+
+def _distinct(rows: Iterable[Execution]) -> list[Execution]:
+    """Each KIS order once: a list read while it changed can repeat a row across pages."""
+    seen: set[tuple[dt.date, str]] = set()
+    kept = []
+    for row in rows:
+        key = (row.order_date, _norm(row.order_no))
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
 
 
 def _norm(order_no: str) -> str:
