@@ -149,3 +149,4 @@ def test_bob_sees_and_changes_only_his_own_rates(credential, bob_verified, alice
 def test_the_fees_page_speaks_korean(credential, alice_client):
     page = alice_client.get(FEES, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert "수수료와 세금" in page and "코스닥 매도 세금 (%)" in page
+    assert "코스피 매도 0.20 %(증권거래세 0.05 %" in page  # the tax note, percent signs intact
