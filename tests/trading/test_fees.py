@@ -9,13 +9,26 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from trading import rules
+from trading.forms import new_idempotency_key
 from trading.models import FeeSettings, Order, rates_for
-
-from .test_views import ticket_post
 
 pytestmark = pytest.mark.django_db
 
 FEES = reverse("trading:fees")
+
+
+def ticket_post(**fields: str) -> dict[str, str]:
+    return {
+        "market": "KRX",
+        "venue": "KRX",
+        "symbol": "005930",
+        "side": "buy",
+        "order_type": "00",
+        "price": "71000",
+        "quantity": "1",
+        "idempotency_key": new_idempotency_key(),
+        **fields,
+    }
 
 
 def fee_form(**fields: str) -> dict[str, str]:
