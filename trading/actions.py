@@ -37,7 +37,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import secrets
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -81,6 +84,22 @@ MATCH_WINDOW = dt.timedelta(minutes=2)
 NOT_RECEIVED_AFTER = dt.timedelta(minutes=2)
 NOT_RECEIVED = "NOT_RECEIVED"
 NEW_YORK = dt.timezone(dt.timedelta(hours=-5))  # dates only: a day's slack covers DST
+
+
+# The crash tests' pause points (tests/trading/test_crash.py). With KISWEB_TRADING_PAUSE_AT
+# set to "journaled" (the row is committed, KIS not called yet) or "sent" (KIS answered, the
+# status not written yet), the sender says so on stderr and waits there, so a test can
+# SIGKILL it at exactly that moment. Unset, as everywhere but those tests, it costs one
+# dictionary lookup. It never changes what is sent.
+PAUSE_ENV = "KISWEB_TRADING_PAUSE_AT"
+PAUSE_MAX_S = 60.0
+
+
+def _pause_point(name: str, order: Order) -> None:
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    print(f"kisweb-pause {name} {order.client_order_id}", file=sys.stderr, flush=True)
+    time.sleep(PAUSE_MAX_S)
 
 
 class TradingRefused(Exception):
@@ -279,21 +298,27 @@ def _send(
     send: Callable[[KisClient], Awaitable[OrderAck]],
 ) -> Order:
     """Step 2 and 3: one call to KIS, then the conditional status update."""
+    _pause_point("journaled", order)
     try:
         ack = _run(order.credential, send)
+        _pause_point("sent", order)
     except OutcomeUnknown as lost:
-        _settle(order, Status.UNKNOWN, kis_message=f"{lost.code}: {lost.message}"[:200])
+        _settle(user, order, ip, Status.UNKNOWN, kis_message=f"{lost.code}: {lost.message}"[:200])
     except KisError as refusal:
         # Every other KIS error means the order did not run (errors.py, client.py).
         _settle(
+            user,
             order,
+            ip,
             Status.REJECTED,
             reject_code=refusal.code[:16],
             reject_text=refusal.message[:200],
         )
     except SecretUnavailable:
         _settle(
+            user,
             order,
+            ip,
             Status.REJECTED,
             reject_code="SECRET",
             reject_text="The app secret cannot be opened; enter it again.",
@@ -301,25 +326,33 @@ def _send(
     except Exception:
         # Nobody knows whether the request left: reconcile decides, nothing resends.
         log.exception("order %s: sending failed unexpectedly", order.client_order_id)
-        _settle(order, Status.UNKNOWN, kis_message="kisweb error while sending")
+        _settle(user, order, ip, Status.UNKNOWN, kis_message="kisweb error while sending")
     else:
         _settle(
+            user,
             order,
+            ip,
             Status.ACCEPTED,
             kis_order_no=ack.order_no,
             kis_branch_no=ack.branch_no,
             kis_message=ack.message[:200],
         )
-    order.refresh_from_db()
-    audit.record(user, f"trading.order_{order.status}", order, ip=ip, **_audit_detail(order))
     return order
 
 
-def _settle(order: Order, status: str, **fields: str) -> bool:
-    """Move ``order`` out of ``pending_send``; False when reconciliation got there first."""
-    moved = Order.objects.filter(pk=order.pk, status=Status.PENDING_SEND).update(
-        status=status, sent_at=timezone.now(), updated_at=timezone.now(), **fields
-    )
+def _settle(user: User, order: Order, ip: str | None, status: str, **fields: str) -> bool:
+    """Move ``order`` out of ``pending_send`` and write its audit event in one commit (one
+    fsync); False when reconciliation got there first (then ``order`` is reread)."""
+    now = timezone.now()
+    changes: dict[str, Any] = {"status": status, "sent_at": now, "updated_at": now, **fields}
+    with transaction.atomic():
+        moved = Order.objects.filter(pk=order.pk, status=Status.PENDING_SEND).update(**changes)
+        if moved:
+            for name, value in changes.items():
+                setattr(order, name, value)
+        else:
+            order.refresh_from_db()
+        audit.record(user, f"trading.order_{order.status}", order, ip=ip, **_audit_detail(order))
     return bool(moved)
 
 
@@ -443,7 +476,7 @@ def _run_reads(
         if domestic:
             start = min(o.created_at.astimezone(rules.KST).date() for o in domestic)
             executions = await client.daily_executions(start, today)
-            rows, complete = list(executions.rows), executions.complete
+            rows, complete = _distinct(executions.rows), executions.complete
         if us:
             start = min(o.created_at.astimezone(NEW_YORK).date() for o in us)
             us_rows = await client.us_executions(start - dt.timedelta(days=1), today)
@@ -454,6 +487,18 @@ def _run_reads(
             return await read(client)
 
     return async_to_sync(run)()
+
+
+def _distinct(rows: Iterable[Execution]) -> list[Execution]:
+    """Each KIS order once: a list read while it changed can repeat a row across pages."""
+    seen: set[tuple[dt.date, str]] = set()
+    kept = []
+    for row in rows:
+        key = (row.order_date, _norm(row.order_no))
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
 
 
 def _norm(order_no: str) -> str:

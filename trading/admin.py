@@ -1,4 +1,5 @@
-"""Admin for the KRX calendar: see the stored days and refresh them from KIS."""
+"""Admin: the KRX calendar (see the stored days, refresh them from KIS) and per-credential
+fee settings (owners change their own on the fees page)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
 from kisweb.kis import KisError
 from trading import calendar
-from trading.models import MarketDay
+from trading.models import FeeSettings, MarketDay
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -92,3 +93,21 @@ class MarketDayAdmin(_ModelAdmin):
             _("Stored %(count)s days of the KRX calendar from KIS.") % {"count": written},
             messages.SUCCESS,
         )
+
+
+@admin.register(FeeSettings)
+class FeeSettingsAdmin(_ModelAdmin):
+    list_display = (
+        "credential",
+        "commission_pct",
+        "kospi_sell_tax_pct",
+        "kosdaq_sell_tax_pct",
+        "us_commission_pct",
+        "us_sell_fee_pct",
+        "updated_at",
+    )
+    list_select_related = ("credential",)
+    search_fields = ("credential__label", "credential__owner__username")
+    # The credential is chosen from a raw id: the admin list of credentials shows no secret.
+    raw_id_fields = ("credential",)
+    readonly_fields = ("updated_at",)

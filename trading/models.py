@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Credential
+from trading import rules
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -197,3 +200,91 @@ class MarketDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {'open' if self.is_open else 'closed'}"
+
+
+StrOrPromise = Any  # a str or a lazy translation
+
+
+def _pct_field(label: StrOrPromise, default: str, help_text: StrOrPromise) -> models.DecimalField:
+    return models.DecimalField(
+        label,
+        max_digits=10,
+        decimal_places=7,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(5))],
+        help_text=help_text,
+    )
+
+
+class FeeSettings(models.Model):
+    """One credential's commission and tax rates, in percent as brokers print them.
+
+    Without a row the ticket uses the site's rates (``trading.rules.cost_rates``); the
+    defaults here are the same documented ones (docs/trading-costs.md). The securities
+    transaction tax changes by law, and accounts negotiate their own commission."""
+
+    credential = models.OneToOneField(
+        Credential,
+        on_delete=models.CASCADE,
+        related_name="fee_settings",
+        verbose_name=_("credential"),
+    )
+    commission_pct = _pct_field(
+        _("commission (Korea, %)"), "0.0140527", _("Charged on buys and sells, in percent.")
+    )
+    kospi_sell_tax_pct = _pct_field(
+        _("tax on KOSPI sells (%)"),
+        "0.20",
+        _("Securities transaction tax with the rural development tax, in percent."),
+    )
+    kosdaq_sell_tax_pct = _pct_field(
+        _("tax on KOSDAQ sells (%)"), "0.20", _("Securities transaction tax, in percent.")
+    )
+    us_commission_pct = _pct_field(
+        _("commission (US, %)"), "0.25", _("Charged on US buys and sells, in percent.")
+    )
+    us_sell_fee_pct = _pct_field(
+        _("SEC fee on US sells (%)"), "0.00278", _("Regulatory fee on US sells, in percent.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fee settings")
+        verbose_name_plural = _("fee settings")
+
+    def __str__(self) -> str:
+        return str(self.credential)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Decimal]:
+        """The site's rates as this model's fields (what a new row starts from)."""
+        site = rules.cost_rates()
+
+        def pct(fraction: Decimal) -> Decimal:  # 0.000140527 -> 0.0140527, not 0.014052700
+            return Decimal(format((fraction * 100).quantize(Decimal("1E-7")).normalize(), "f"))
+
+        return {
+            "commission_pct": pct(site.commission),
+            "kospi_sell_tax_pct": pct(site.sell_tax),
+            "kosdaq_sell_tax_pct": pct(site.sell_tax_for("KOSDAQ")),
+            "us_commission_pct": pct(site.us_commission),
+            "us_sell_fee_pct": pct(site.us_sell_fee),
+        }
+
+    def rates(self) -> rules.CostRates:
+        def fraction(pct: Decimal) -> Decimal:  # 0.5000000 % -> 0.005 (plain digits for JS)
+            return Decimal(format((Decimal(pct) / 100).normalize(), "f"))
+
+        return rules.CostRates(
+            commission=fraction(self.commission_pct),
+            sell_tax=fraction(self.kospi_sell_tax_pct),
+            kosdaq_sell_tax=fraction(self.kosdaq_sell_tax_pct),
+            us_commission=fraction(self.us_commission_pct),
+            us_sell_fee=fraction(self.us_sell_fee_pct),
+        )
+
+
+def rates_for(credential: Credential) -> rules.CostRates:
+    """The rates the ticket estimates with: the credential's own, else the site's."""
+    own = FeeSettings.objects.filter(credential=credential).first()
+    return own.rates() if own is not None else rules.cost_rates()

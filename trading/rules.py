@@ -563,21 +563,30 @@ def _plain(number: Decimal) -> str:
 
 @dataclass(frozen=True)
 class CostRates:
-    """Rates as fractions. Defaults: ``DEFAULT_COST_RATES``; a site overrides them with
-    ``KISWEB_TRADING_COST_RATES`` (a dict of these fields as strings)."""
+    """Rates as fractions (0.002 is 0.2 %). Defaults: ``DEFAULT_COST_RATES``; a site
+    overrides them with ``KISWEB_TRADING_COST_RATES`` (a dict of these fields as strings),
+    and each credential may have its own (``trading.models.FeeSettings``)."""
 
     commission: Decimal
-    sell_tax: Decimal
+    sell_tax: Decimal  # KOSPI (and KONEX, ETF-like listings KIS taxes the same way)
     us_commission: Decimal
     us_sell_fee: Decimal
+    kosdaq_sell_tax: Decimal | None = None  # None: the same as ``sell_tax``
+
+    def sell_tax_for(self, listing: str) -> Decimal:
+        """The tax rate on a Korean sell of a symbol listed on ``listing`` (KOSPI/KOSDAQ)."""
+        if listing == "KOSDAQ" and self.kosdaq_sell_tax is not None:
+            return self.kosdaq_sell_tax
+        return self.sell_tax
 
 
-# Sources and dates, checked 2026-12-01 — change them when the law or the tariff changes:
+# Sources and dates — docs/trading-costs.md says more; change them when the law or the
+# tariff changes (the tax is set by the Securities Transaction Tax Act's enforcement decree):
 # - commission 0.0140527 %: KIS's published online (BanKIS/API) domestic rate including the
 #   exchange and depository fees; individual accounts may have a lower negotiated rate.
-# - sell tax 0.20 %: the securities transaction tax on KOSPI (0.05 % + 0.15 % special tax for
-#   rural development) and KOSDAQ (0.20 %) sells from 2026-01-01 (Securities Transaction Tax
-#   Act enforcement decree as amended in 2025).
+# - sell tax 0.20 % from 2026-01-01: KOSPI 0.05 % transaction tax + 0.15 % special tax for
+#   rural development; KOSDAQ 0.20 % (the 2025 tax-law revision; 2025 itself was 0.15 % on
+#   both: KOSPI 0 % + 0.15 %, KOSDAQ 0.15 %).
 # - US 0.25 %: KIS's standard online overseas-stock commission; SEC fee on US sells taken as
 #   0.00278 % (the SEC's fiscal-2025 rate of $27.80 per million).
 DEFAULT_COST_RATES = CostRates(
@@ -585,10 +594,12 @@ DEFAULT_COST_RATES = CostRates(
     sell_tax=Decimal("0.0020"),
     us_commission=Decimal("0.0025"),
     us_sell_fee=Decimal("0.0000278"),
+    kosdaq_sell_tax=Decimal("0.0020"),
 )
 
 
 def cost_rates() -> CostRates:
+    """The site's rates: the defaults with ``KISWEB_TRADING_COST_RATES`` over them."""
     override = getattr(settings, "KISWEB_TRADING_COST_RATES", None) or {}
     fields = {name: Decimal(str(value)) for name, value in override.items()}
     return CostRates(**{**DEFAULT_COST_RATES.__dict__, **fields})
@@ -602,18 +613,28 @@ class Estimate:
     total: Decimal  # what a buy costs, or what a sell brings in
 
 
-def estimate(market: str, side: str, price: Decimal, quantity: int) -> Estimate:
-    """The order's amount with fees and tax, rounded as KIS rounds (down to the won; cents)."""
-    rates = cost_rates()
+def estimate(
+    market: str,
+    side: str,
+    price: Decimal,
+    quantity: int,
+    rates: CostRates | None = None,
+    *,
+    listing: str = "",
+) -> Estimate:
+    """The order's amount with fees and tax, rounded as brokers round: Korean commission
+    down to 10 won, the transaction tax down to the won (both truncated, never rounded
+    up); US commission and SEC fee to the cent, half up."""
+    rates = rates or cost_rates()
     unit = Decimal("0.01") if market == "US" else Decimal(1)
     amount = price * quantity
     if market == "US":
         commission = (amount * rates.us_commission).quantize(unit, ROUND_HALF_UP)
         tax = (amount * rates.us_sell_fee).quantize(unit, ROUND_HALF_UP) if side == "sell" else 0
     else:
-        # KIS drops commission below 10 won.
         commission = (amount * rates.commission / 10).to_integral_value(ROUND_DOWN) * 10
-        tax = (amount * rates.sell_tax).quantize(unit, ROUND_DOWN) if side == "sell" else 0
+        sell_tax = rates.sell_tax_for(listing)
+        tax = (amount * sell_tax).quantize(unit, ROUND_DOWN) if side == "sell" else 0
     tax = Decimal(tax)
     total = amount + commission + tax if side == "buy" else amount - commission - tax
     return Estimate(amount, commission, tax, total)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("orders/<uuid:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<uuid:pk>/revise/", views.order_revise, name="order_revise"),
     path("trade/help/", views.trading_help, name="help"),
+    path("trade/fees/", views.fee_settings, name="fees"),
 ]

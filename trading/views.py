@@ -39,9 +39,11 @@ from kisweb.kis import (
     UsQuote,
     Venue,
 )
+from market.models import Symbol
 from trading import actions, calendar, names, rules
+from trading.fees import FeeSettingsForm
 from trading.forms import AmendForm, OrderFilterForm, OrderTicketForm, new_idempotency_key
-from trading.models import Order
+from trading.models import FeeSettings, Order, rates_for
 
 PAGE_SIZE = 50
 _ORDER_TYPES = frozenset(kind.value for kind in OrderType)
@@ -322,6 +324,8 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
                         ticket.side,
                         ticket.price or found.price or Decimal(0),
                         ticket.quantity,
+                        rates_for(credential),
+                        listing=_listing(ticket.symbol),
                     )
                     return render(
                         request,
@@ -381,14 +385,24 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
             shown.quote.tick_size if shown.quote else None,
             shown.price,
         )
-    rates = rules.cost_rates()
+    rates = rates_for(credential)
     context.update(
         form=form,
         offered=offered,
         rates_commission=str(rates.commission),
-        rates_tax=str(rates.sell_tax),
+        rates_tax=str(rates.sell_tax_for(_listing(str(form["symbol"].value() or "")))),
     )
     return render(request, "trading/order_ticket.html", context, status=status)
+
+
+def _listing(symbol: str) -> str:
+    """KOSPI or KOSDAQ (the tax differs by listing) from the symbol master; "" unknown."""
+    found: str | None = (
+        Symbol.objects.filter(code=symbol.strip().upper(), market__in=Symbol.DOMESTIC)
+        .values_list("market", flat=True)
+        .first()
+    )
+    return found or ""
 
 
 def _announce(request: HttpRequest, placed: actions.Placed) -> None:
@@ -632,4 +646,45 @@ def trading_help(request: HttpRequest) -> HttpResponse:
             "us_order_types": rules.US_ORDER_TYPE_LABELS.items(),
             "rates": rules.cost_rates(),
         },
+    )
+
+
+@login_required
+@never_cache
+def fee_settings(request: HttpRequest) -> HttpResponse:
+    """The selected credential's commission and tax rates; "reset" goes back to the site's."""
+    credential = _credential(request)
+    if credential is None:
+        return _no_credential(request, "trading/fees.html")
+    own = FeeSettings.objects.filter(credential=credential).first()
+    if request.method == "POST":
+        if "reset" in request.POST:
+            if own is not None:
+                own.delete()
+                audit.record(
+                    request.user, "trading.fees_reset", credential, ip=audit.client_ip(request)
+                )
+            messages.success(request, _("This credential uses the site's rates again."))
+            return redirect("trading:fees")
+        form = FeeSettingsForm(request.POST, instance=own or FeeSettings(credential=credential))
+        if form.is_valid():
+            saved = form.save()
+            audit.record(
+                request.user,
+                "trading.fees_changed",
+                credential,
+                ip=audit.client_ip(request),
+                rates={name: str(getattr(saved, name)) for name in FeeSettingsForm.Meta.fields},
+            )
+            messages.success(request, _("Rates saved. The order ticket estimates with them."))
+            return redirect("trading:fees")
+        status = 400
+    else:
+        form = FeeSettingsForm(instance=own, initial=None if own else FeeSettings.defaults())
+        status = 200
+    return render(
+        request,
+        "trading/fees.html",
+        {"credential": credential, "form": form, "own": own},
+        status=status,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import parsing, trids
 from .credentials import Environment, KisCredentials
-from .errors import MalformedAnswer, NotSupported, OutcomeUnknown
+from .errors import MalformedAnswer, NotSupported, OutcomeUnknown, Rejected
 from .limiter import RateLimiter, shared_rate_limiter
 from .models import (
     Balance,
@@ -49,6 +49,8 @@ _DOMESTIC_TRADING = "/uapi/domestic-stock/v1/trading"
 _US_QUOTES = "/uapi/overseas-price/v1/quotations"
 _US_TRADING = "/uapi/overseas-stock/v1/trading"
 
+_DATA_CHANGED = "SYDB0050"  # a continuation after the list changed (§3.4)
+_DATA_CHANGED_RESTARTS = 2
 _TOKEN_ISSUE_INTERVAL = timedelta(seconds=60)  # EGW00133, docs/kis-protocol.md §2.1
 KST = timezone(timedelta(hours=9), "KST")  # KRX dates are Korean dates
 
@@ -211,19 +213,35 @@ class KisClient:
     ) -> tuple[list[Mapping[str, Any]], bool]:
         """Follow ``tr_cont`` F/M to the last page (D/E), copying the cursor from each
         body into the next request and sending ``tr_cont: N`` (docs/kis-protocol.md §3.4).
-        Returns the pages and whether the last one was reached within ``max_pages``."""
+        Returns the pages and whether the last one was reached within ``max_pages``.
+
+        KIS answers a continuation ``SYDB0050`` ("조회이후에 자료가 변경되었습니다") when
+        the list changed since its first page: the cursor is void, so the read starts again
+        from the first page, at most ``_DATA_CHANGED_RESTARTS`` times; past that the
+        longest pass read is returned as incomplete."""
         tr_id = self._tr_id(tr)
-        pages: list[Mapping[str, Any]] = []
-        request = Request("GET", path, tr_id, params={**params, **cursor.start()})
-        for _ in range(self.max_pages):
-            answer = await self._transport.send(request, READ, self._access)
-            pages.append(answer.body)
-            if answer.tr_cont not in ("F", "M"):
-                return pages, True
-            following = {**params, **cursor.following(answer.body)}
-            request = Request("GET", path, tr_id, params=following, tr_cont="N")
-        log.warning("KIS %s stopped after %d pages", tr_id, self.max_pages)
-        return pages, False
+        best: list[Mapping[str, Any]] = []
+        for _ in range(_DATA_CHANGED_RESTARTS + 1):
+            pages: list[Mapping[str, Any]] = []
+            request = Request("GET", path, tr_id, params={**params, **cursor.start()})
+            try:
+                for _ in range(self.max_pages):
+                    answer = await self._transport.send(request, READ, self._access)
+                    pages.append(answer.body)
+                    if answer.tr_cont not in ("F", "M"):
+                        return pages, True
+                    following = {**params, **cursor.following(answer.body)}
+                    request = Request("GET", path, tr_id, params=following, tr_cont="N")
+            except Rejected as refusal:
+                if refusal.code != _DATA_CHANGED or not pages:
+                    raise
+                log.info("KIS %s: data changed after page %d; reading again", tr_id, len(pages))
+                best = max(best, pages, key=len)
+                continue
+            log.warning("KIS %s stopped after %d pages", tr_id, self.max_pages)
+            return pages, False
+        log.warning("KIS %s kept changing while it was read; the list is partial", tr_id)
+        return best, False
 
     async def _order(self, path: str, tr: trids.TrId, body: Mapping[str, str]) -> OrderAck:
         """Send one order. ``rt_cd`` "0" means KIS took it (§3.3); if the rest of that

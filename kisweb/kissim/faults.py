@@ -19,6 +19,7 @@ class Faults:
         self.rate_limit_all = False  # every KIS path answers EGW00201
         self.schema_drift: dict[str, int] = {}  # tr_id -> extra realtime fields appended
         self._lost_answers = 0
+        self._data_changed = 0
         self._lock = threading.Lock()
         self._on_drop: Callable[[], None] | None = None
         self._on_expire: Callable[[], None] | None = None
@@ -33,6 +34,24 @@ class Faults:
     def lose_order_answers(self, count: int) -> None:
         with self._lock:
             self._lost_answers = int(count)
+
+    @property
+    def data_changed(self) -> int:
+        """The next N continued inquiries (``tr_cont: N``) answer SYDB0050, "조회이후에
+        자료가 변경되었습니다": the list changed since its first page; start again."""
+        return self._data_changed
+
+    @data_changed.setter
+    def data_changed(self, count: int) -> None:
+        with self._lock:
+            self._data_changed = int(count)
+
+    def take_data_changed(self) -> bool:
+        with self._lock:
+            if self._data_changed > 0:
+                self._data_changed -= 1
+                return True
+            return False
 
     def bind(
         self,
@@ -71,6 +90,7 @@ class Faults:
         self.rate_limit_all = False
         self.schema_drift = {}
         self.lose_order_answers = 0
+        self.data_changed = 0
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -78,5 +98,6 @@ class Faults:
             "http_500": self.http_500,
             "rate_limit_all": self.rate_limit_all,
             "lose_order_answers": self.lose_order_answers,
+            "data_changed": self.data_changed,
             "schema_drift": dict(self.schema_drift),
         }

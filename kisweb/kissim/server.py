@@ -228,6 +228,7 @@ class Simulator:
             "http_500",
             "rate_limit_all",
             "lose_order_answers",
+            "data_changed",
             "schema_drift",
             "drop_sockets",
             "expire_tokens",
@@ -246,6 +247,8 @@ class Simulator:
                 setattr(faults, flag, changes[flag])
         if "lose_order_answers" in changes:
             faults.lose_order_answers = int(changes["lose_order_answers"])
+        if "data_changed" in changes:
+            faults.data_changed = int(changes["data_changed"])
         if "schema_drift" in changes:
             drift = changes["schema_drift"]
             if not isinstance(drift, dict):

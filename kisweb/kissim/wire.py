@@ -52,6 +52,9 @@ BAD_REQUEST = Answer("EGW00101", "유효하지 않은 요청입니다.", 500)
 NO_ROUTE = Answer("EGW00202", "GW라우팅 중 오류가 발생했습니다.", 404)
 NO_SERVICE = Answer("OPSQ0002", "없는 서비스 코드 입니다", 500)
 NOT_PAPER_TR = Answer("EGW00213", "모의투자 TR 이 아닙니다.", 500)
+# A continued inquiry whose data changed since its first page (the `data_changed` fault);
+# KIS answers it as a business refusal, rt_cd "1" with HTTP 200.
+DATA_CHANGED = Answer("SYDB0050", "조회이후에 자료가 변경되었습니다.(다시 조회하세요)")
 REAL_DOMAIN_PAPER_KEY = Answer(
     "EGW02004", "실전투자 도메인은 모의투자 앱키로 호출하실 수 없습니다.", 500
 )

@@ -77,3 +77,43 @@ def test_an_off_tick_price_is_refused_on_the_form(
     ticket.locator("button.send").click()
     expect(page.locator(".field--error .errorlist")).to_contain_text("호가 단위")
     assert Order.objects.count() == 0
+
+
+def test_a_real_money_order_is_repeated_in_words_and_sent_only_when_confirmed(
+    signed_in_page, alice, make_credential, simulator
+):
+    from accounts.actions import select_credential
+
+    real = make_credential(alice, environment="real", label="Alice real")
+    verified(alice, real)
+    select_credential(alice, real)
+    received = simulator.sim.stats.orders_received
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    page.goto(reverse("trading:order_ticket") + "?symbol=005930")
+    expect(page.locator(".env-badge--real").first).to_be_visible()
+    lower = simulator.sim.market.quote("005930").lower  # on the grid, rests all day
+
+    def review() -> None:
+        ticket = page.locator("form.ticket")
+        ticket.locator("input[name=price]").fill(str(lower))
+        ticket.locator("input[name=quantity]").fill("3")
+        ticket.locator("button.send").click()  # "Review order": nothing is sent yet
+        words = page.locator("p.in-words")
+        expect(words).to_contain_text("005930")
+        expect(words).to_contain_text("3")
+        expect(words).to_contain_text(f"{lower:,}")
+        expect(page.locator("button.danger-send")).to_be_visible()
+
+    review()
+    assert Order.objects.count() == 0 and received(real.app_key) == 0
+    page.go_back()  # the person changes their mind
+    expect(page.locator("form.ticket")).to_be_visible()
+    assert Order.objects.count() == 0 and received(real.app_key) == 0
+
+    review()
+    page.locator("button.danger-send").dblclick()  # an impatient double click: one order
+    expect(page).to_have_url(re.compile(r"/trading/orders/[0-9a-f-]{36}/$"))
+    expect(page.locator(".status--accepted")).to_be_visible()
+    order = Order.objects.get()
+    assert order.environment == "real" and order.quantity == 3 and order.price == lower
+    assert received(real.app_key) == 1

@@ -238,6 +238,8 @@ class Api:
             route.trs[env][tr_id],
         )
         self.sim.market.roll_day()
+        if req.continuing and route.method == "GET" and self.sim.faults.take_data_changed():
+            raise ApiError(wire.DATA_CHANGED)
         try:
             body, tr_cont = route.handler(req)
         except Rejected as refusal:
