@@ -121,6 +121,11 @@ def decode_interests(text: str) -> dict[str, tuple[str, set[str]]]:
     return result
 
 
+def _account(number: str) -> str:
+    """CANO: notices carry it with or without the product code (8 + 2 digits)."""
+    return "".join(ch for ch in number if ch.isdigit())[:8]
+
+
 def _num(value: Decimal | int) -> str:
     return str(value)
 
@@ -554,14 +559,14 @@ class Hub:
         async with lock:
             upstream = self.upstreams.get(app_key)
             if upstream is not None:
-                upstream.owners[credential.account_number] = (str(credential.pk), credential.owner_id)
+                upstream.owners[_account(credential.account_number)] = (str(credential.pk), credential.owner_id)
                 return upstream
             from accounts.kis import open_client
 
             overseas = bool(_setting("KISWEB_RELAY_OVERSEAS_NOTICES", True))
             notice_slots = (2 if overseas else 1) if credential.hts_id else 0
             upstream = Upstream(app_key, str(credential.pk), notice_slots)
-            upstream.owners[credential.account_number] = (str(credential.pk), credential.owner_id)
+            upstream.owners[_account(credential.account_number)] = (str(credential.pk), credential.owner_id)
             upstream.client = await upstream.stack.enter_async_context(open_client(credential))
             session = RealtimeSession(upstream.client, **self.session_options)
             upstream.session = session
@@ -632,7 +637,7 @@ class Hub:
         """Into the journal first (no tab needs to be open), then to the owner's sockets."""
         from trading.notices import apply_notice
 
-        owner = upstream.owners.get(notice.account_no)
+        owner = upstream.owners.get(_account(notice.account_no))
         if owner is None:
             log.warning("relay: a notice for an account this session does not serve")
             return
