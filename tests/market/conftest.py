@@ -11,6 +11,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from accounts.actions import verify_credential
+from trading.actions import Ticket
+from trading.forms import new_idempotency_key
 from market.hub import Hub
 
 
@@ -144,3 +146,19 @@ async def db(fn, *args, **kwargs):
 
 
 PRICE = Decimal(71000)
+
+
+def ticket(**fields) -> Ticket:
+    values = {
+        "market": "KRX",
+        "venue": "KRX",
+        "side": "buy",
+        "order_type": "00",
+        "symbol": "005930",
+        "quantity": 10,
+        "price": Decimal(70000),
+        "idempotency_key": new_idempotency_key(),
+        "symbol_name": "삼성전자",
+        **fields,
+    }
+    return Ticket(**values)

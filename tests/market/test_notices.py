@@ -10,28 +10,11 @@ import pytest
 from accounts.actions import verify_credential
 from market.hub import user_group
 from tests.helpers import wait_until
-from tests.market.conftest import FakeTab, db
+from tests.market.conftest import FakeTab, db, ticket as _ticket
 from trading import actions
-from trading.forms import new_idempotency_key
 from trading.models import Order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
-
-
-def _ticket(**fields):
-    values = {
-        "market": "KRX",
-        "venue": "KRX",
-        "side": "buy",
-        "order_type": "00",
-        "symbol": "005930",
-        "quantity": 10,
-        "price": Decimal(70000),
-        "idempotency_key": new_idempotency_key(),
-        "symbol_name": "삼성전자",
-        **fields,
-    }
-    return actions.Ticket(**values)
 
 
 async def test_a_fill_reaches_the_journal_with_no_tab_open(
