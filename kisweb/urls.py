@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kisweb import views
+from market.health import admin_health
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
     path("trading/", include("trading.urls")),
+    path("admin/kis-health/", admin_health, name="admin_kis_health"),
     path("admin/", admin.site.urls),
 ]
 

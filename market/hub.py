@@ -841,3 +841,15 @@ def ensure_local_hub() -> None:
 def local_hub() -> Hub | None:
     hub = _local.get("hub")
     return hub if isinstance(hub, Hub) else None
+
+
+def start_local_hub_on_first_call(app: Any) -> Any:
+    """ASGI wrapper: the first request of any kind starts the in-process hub, so notices
+    reach the journal in demo even before anyone opens a market page."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope.get("type") in ("http", "websocket"):
+            ensure_local_hub()
+        return await app(scope, receive, send)
+
+    return wrapped
