@@ -47,7 +47,7 @@ async def test_twenty_tabs_on_five_symbols_make_five_upstream_registrations(
 async def test_grace_period_keeps_the_registration_then_the_last_release_unsubscribes(
     simulator, layer, run_hub, alice, verified
 ):
-    hub = await run_hub(grace_s=0.8)
+    hub = await run_hub(grace_s=1.5)
     tab = await FakeTab.open(layer, alice, verified)
     await tab.watch(verified.app_key, "035720")
     await tab.next("relay.subscribed", symbol="035720")
@@ -57,7 +57,7 @@ async def test_grace_period_keeps_the_registration_then_the_last_release_unsubsc
     await tab.unwatch("035720")  # a reload: gone, and back at once
     await tab.watch(verified.app_key, "035720")
     await tab.next("relay.subscribed", symbol="035720")
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.8)
     assert quote_registrations(simulator, verified.app_key) == wanted
     upstream = hub.upstreams[verified.app_key]
     assert upstream.subscribes.per_minute() == 1 and upstream.unsubscribes.per_minute() == 0
