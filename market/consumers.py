@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # type: ignore[im
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from market import hub
 
@@ -46,7 +47,7 @@ def _language(scope: dict[str, Any]) -> str:
         return str(cookie)
     headers = dict(scope.get("headers") or [])
     accept = headers.get(b"accept-language", b"").decode("latin-1")
-    for lang, _q in translation.trans_real.parse_accept_lang_header(accept):
+    for lang, _q in parse_accept_lang_header(accept):
         base = lang.split("-")[0].lower()
         if base in supported:
             return base
@@ -114,7 +115,7 @@ def error_sentence(code: str) -> str:
     return texts.get(code, texts["bad_message"])
 
 
-class MarketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class MarketConsumer(AsyncWebsocketConsumer):
     """The browser side of the relay."""
 
     async def connect(self) -> None:

@@ -54,5 +54,8 @@ def strip_for(user: Any) -> dict[str, Any] | None:
 
 @staff_member_required
 def admin_health(request: HttpRequest) -> HttpResponse:
-    rows = [credential_health(c) for c in Credential.objects.select_related("owner").order_by("owner__username", "label")]
+    rows = [
+        credential_health(c)
+        for c in Credential.objects.select_related("owner").order_by("owner__username", "label")
+    ]
     return render(request, "market/admin_health.html", {"rows": rows})

@@ -304,8 +304,12 @@ class Hub:
     ) -> None:
         self.layer = layer or get_channel_layer()
         self.channel = channel or hub_channel()
-        self.grace_s = float(grace_s if grace_s is not None else _setting("KISWEB_RELAY_GRACE_S", 30))
-        self.lease_s = float(lease_s if lease_s is not None else _setting("KISWEB_RELAY_LEASE_S", 60))
+        self.grace_s = float(
+            grace_s if grace_s is not None else _setting("KISWEB_RELAY_GRACE_S", 30)
+        )
+        self.lease_s = float(
+            lease_s if lease_s is not None else _setting("KISWEB_RELAY_LEASE_S", 60)
+        )
         self.delayed_poll_s = float(
             delayed_poll_s
             if delayed_poll_s is not None
@@ -371,7 +375,9 @@ class Hub:
                 if streams - have:
                     await self._interest(socket, symbol, market, streams - have, reply=False)
             if upstream is not None:
-                await self.layer.send(channel, {"type": "relay.status", "text": self._status(upstream)})
+                await self.layer.send(
+                    channel, {"type": "relay.status", "text": self._status(upstream)}
+                )
         elif kind == "relay.interest":
             streams = {s for s in str(message.get("streams", "")).split(",") if s in STREAMS}
             symbol, market = str(message.get("symbol", "")), str(message.get("market", ""))
@@ -394,7 +400,9 @@ class Hub:
                 await self._forget(channel)
             credential = await _load_credential(credential_id, user)
             if credential is None:
-                await self.layer.send(channel, {"type": "relay.error", "code": "no_credential", "symbol": ""})
+                await self.layer.send(
+                    channel, {"type": "relay.error", "code": "no_credential", "symbol": ""}
+                )
                 return None
             socket = Socket(channel, user, credential_id, credential.app_key)
             self.sockets[channel] = socket
@@ -402,7 +410,9 @@ class Hub:
                 await self._ensure_upstream(credential)
             except Exception as error:  # the secret cannot be opened, KIS down...
                 log.warning("relay: cannot start a session: %s", type(error).__name__)
-                await self.layer.send(channel, {"type": "relay.error", "code": "no_credential", "symbol": ""})
+                await self.layer.send(
+                    channel, {"type": "relay.error", "code": "no_credential", "symbol": ""}
+                )
                 del self.sockets[channel]
                 return None
         socket.expires = time.monotonic() + self.lease_s
@@ -440,7 +450,9 @@ class Hub:
                 delayed.channels.add(socket.channel)
                 mode = "delayed"
                 continue
-            if await self._subscribe(upstream, registration, Holder(symbol, market, stream, {socket.channel})):
+            if await self._subscribe(
+                upstream, registration, Holder(symbol, market, stream, {socket.channel})
+            ):
                 continue
             mode = "delayed"
             holder = upstream.delayed.setdefault(symbol, Holder(symbol, market, "trade"))
@@ -450,11 +462,18 @@ class Hub:
         if reply:
             await self.layer.send(
                 socket.channel,
-                {"type": "relay.subscribed", "symbol": symbol, "streams": ",".join(sorted(streams)), "mode": mode},
+                {
+                    "type": "relay.subscribed",
+                    "symbol": symbol,
+                    "streams": ",".join(sorted(streams)),
+                    "mode": mode,
+                },
             )
         await self._publish_status(upstream)
 
-    async def _subscribe(self, upstream: Upstream, registration: Registration, holder: Holder) -> bool:
+    async def _subscribe(
+        self, upstream: Upstream, registration: Registration, holder: Holder
+    ) -> bool:
         """Register upstream; False when no slot is free (the caller falls back to delayed)."""
         assert upstream.session is not None
         if len(upstream.holders) >= upstream.quote_capacity:
@@ -536,7 +555,9 @@ class Hub:
             for stream in sorted(streams):
                 registration = registration_for(stream, symbol, holder.market)
                 live &= await self._subscribe(
-                    upstream, registration, Holder(symbol, holder.market, stream, set(holder.channels))
+                    upstream,
+                    registration,
+                    Holder(symbol, holder.market, stream, set(holder.channels)),
                 )
             for channel in holder.channels:
                 await self.layer.send(
@@ -559,14 +580,20 @@ class Hub:
         async with lock:
             upstream = self.upstreams.get(app_key)
             if upstream is not None:
-                upstream.owners[_account(credential.account_number)] = (str(credential.pk), credential.owner_id)
+                upstream.owners[_account(credential.account_number)] = (
+                    str(credential.pk),
+                    credential.owner_id,
+                )
                 return upstream
             from accounts.kis import open_client
 
             overseas = bool(_setting("KISWEB_RELAY_OVERSEAS_NOTICES", True))
             notice_slots = (2 if overseas else 1) if credential.hts_id else 0
             upstream = Upstream(app_key, str(credential.pk), notice_slots)
-            upstream.owners[_account(credential.account_number)] = (str(credential.pk), credential.owner_id)
+            upstream.owners[_account(credential.account_number)] = (
+                str(credential.pk),
+                credential.owner_id,
+            )
             upstream.client = await upstream.stack.enter_async_context(open_client(credential))
             session = RealtimeSession(upstream.client, **self.session_options)
             upstream.session = session
@@ -616,7 +643,9 @@ class Hub:
                         text = book_text(symbol, event)
                         group = quote_group(upstream.app_key, "book", symbol)
                         kind = "book"
-                    await self.layer.group_send(group, {"type": "relay.frame", "kind": kind, "text": text})
+                    await self.layer.group_send(
+                        group, {"type": "relay.frame", "kind": kind, "text": text}
+                    )
                 elif isinstance(event, ExecutionNotice):
                     await self._notice(upstream, event)
                 elif isinstance(event, SessionState):

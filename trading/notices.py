@@ -49,9 +49,7 @@ def _find(credential_id: str, order_no: str) -> Order | None:
 
 def _move(order: Order, expected: dict[str, object], **fields: object) -> bool:
     now = timezone.now()
-    return bool(
-        Order.objects.filter(pk=order.pk, **expected).update(updated_at=now, **fields)
-    )
+    return bool(Order.objects.filter(pk=order.pk, **expected).update(updated_at=now, **fields))
 
 
 def apply_notice(credential_id: str, notice: ExecutionNotice) -> NoticeResult:

@@ -52,7 +52,8 @@ def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
 
     simulator.sim.faults.drop_sockets()
     page.wait_for_function(
-        "() => window.kisSeen.some((m) => m.type === 'status' && m.state === 'reconnecting' && !m.local)",
+        "() => window.kisSeen.some("
+        "(m) => m.type === 'status' && m.state === 'reconnecting' && !m.local)",
         timeout=10_000,
     )
     expect(strip.locator("[data-health-state]")).to_have_attribute(
@@ -60,6 +61,4 @@ def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
     )
     expect(strip.locator("[data-health-reconnects]")).not_to_have_text("0")
     page.evaluate("() => { window.kisSeen.length = 0; }")
-    page.wait_for_function(
-        "() => window.kisSeen.some((m) => m.type === 'trade')", timeout=15_000
-    )
+    page.wait_for_function("() => window.kisSeen.some((m) => m.type === 'trade')", timeout=15_000)

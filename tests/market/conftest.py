@@ -11,9 +11,9 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from accounts.actions import verify_credential
+from market.hub import Hub
 from trading.actions import Ticket
 from trading.forms import new_idempotency_key
-from market.hub import Hub
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +88,13 @@ class FakeTab:
     async def tell(self, kind: str, **fields) -> None:
         await self.layer.send(
             "market.hub",
-            {"type": kind, "channel": self.channel, "user": self.user,
-             "credential": self.credential, **fields},
+            {
+                "type": kind,
+                "channel": self.channel,
+                "user": self.user,
+                "credential": self.credential,
+                **fields,
+            },
         )
 
     async def watch(self, layer_groups, symbol: str, market: str = "KOSPI", streams=("trade",)):
@@ -97,14 +102,10 @@ class FakeTab:
 
         for stream in streams:
             await self.layer.group_add(quote_group(layer_groups, stream, symbol), self.channel)
-        await self.tell(
-            "relay.interest", symbol=symbol, market=market, streams=",".join(streams)
-        )
+        await self.tell("relay.interest", symbol=symbol, market=market, streams=",".join(streams))
 
     async def unwatch(self, symbol: str, market: str = "KOSPI", streams=("trade",)):
-        await self.tell(
-            "relay.release", symbol=symbol, market=market, streams=",".join(streams)
-        )
+        await self.tell("relay.release", symbol=symbol, market=market, streams=",".join(streams))
 
     async def next(self, kind_: str, timeout: float = 5.0, **match):
         """The next message of this type (and fields), skipping others."""

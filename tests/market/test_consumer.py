@@ -9,13 +9,16 @@ import json
 import pytest
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.actions import verify_credential
 from market import hub as hub_module
 from market.consumers import MarketConsumer, _parse
 from market.models import Symbol
-from tests.market.conftest import db, ticket as _ticket
+from tests.market.conftest import db
+from tests.market.conftest import ticket as _ticket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -79,12 +82,16 @@ async def test_the_full_stack_refuses_a_foreign_origin_and_an_anonymous_visitor(
     from kisweb.asgi import application
 
     foreign = WebsocketCommunicator(
-        application, "/ws/market/", headers=[(b"origin", b"http://evil.example"), (b"host", b"localhost")]
+        application,
+        "/ws/market/",
+        headers=[(b"origin", b"http://evil.example"), (b"host", b"localhost")],
     )
     connected, _ = await foreign.connect()
     assert not connected
     anonymous = WebsocketCommunicator(
-        application, "/ws/market/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
+        application,
+        "/ws/market/",
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")],
     )
     connected, _ = await anonymous.connect()
     assert connected
@@ -101,9 +108,18 @@ async def test_bad_messages_get_an_error_the_socket_stays_open_and_nothing_reach
         ("{not json", "bad_json"),
         (json.dumps([1, 2]), "bad_message"),
         (json.dumps({"type": "explode", "symbol": "005930"}), "bad_message"),
-        (json.dumps({"type": "subscribe", "symbol": "005930", "streams": ["ticks"]}), "bad_message"),
-        (json.dumps({"type": "subscribe", "symbol": "<script>", "streams": ["trade"]}), "bad_message"),
-        (json.dumps({"type": "subscribe", "symbol": "999999", "streams": ["trade"]}), "unknown_symbol"),
+        (
+            json.dumps({"type": "subscribe", "symbol": "005930", "streams": ["ticks"]}),
+            "bad_message",
+        ),
+        (
+            json.dumps({"type": "subscribe", "symbol": "<script>", "streams": ["trade"]}),
+            "bad_message",
+        ),
+        (
+            json.dumps({"type": "subscribe", "symbol": "999999", "streams": ["trade"]}),
+            "unknown_symbol",
+        ),
         ("x" * 5000, "bad_message"),
     ]
     for text, code in cases:
@@ -116,11 +132,18 @@ async def test_bad_messages_get_an_error_the_socket_stays_open_and_nothing_reach
     assert all(not s.interests for s in local.sockets.values())
 
     for code in ("005930", "000660"):
-        await ws.send_to(text_data=json.dumps({"type": "subscribe", "symbol": code, "streams": ["trade"]}))
+        await ws.send_to(
+            text_data=json.dumps({"type": "subscribe", "symbol": code, "streams": ["trade"]})
+        )
         assert (await next_of(ws, "subscribed", symbol=code))["mode"] == "live"
-    await ws.send_to(text_data=json.dumps({"type": "subscribe", "symbol": "035720", "streams": ["trade"]}))
+    await ws.send_to(
+        text_data=json.dumps({"type": "subscribe", "symbol": "035720", "streams": ["trade"]})
+    )
     assert (await next_of(ws, "error"))["code"] == "too_many_symbols"
-    assert sorted(s for sock in local.sockets.values() for s in sock.interests) == ["000660", "005930"]
+    assert sorted(s for sock in local.sockets.values() for s in sock.interests) == [
+        "000660",
+        "005930",
+    ]
     await ws.disconnect()
 
 
@@ -166,7 +189,9 @@ async def test_both_users_see_quotes_and_only_alice_sees_her_fill(
         assert trade["price"].isdigit() and trade["sign"] in "12345"
 
     await db(simulator.sim.market.set_price, "005930", 71000)
-    placed = await db(actions.place_order, alice, alice_credential, _ticket(quantity=1, price=Decimal(71100)))
+    placed = await db(
+        actions.place_order, alice, alice_credential, _ticket(quantity=1, price=Decimal(71100))
+    )
     notice = await next_of(alice_ws, "notice", kind="fill")
     assert notice["order_id"] == str(placed.order.pk)
     assert "삼성전자 1주 매수 체결" in notice["text"] and "원" in notice["text"]
@@ -182,14 +207,25 @@ async def test_both_users_see_quotes_and_only_alice_sees_her_fill(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@given(st.one_of(json_values, st.fixed_dictionaries(
-    {"type": st.sampled_from(["subscribe", "unsubscribe", "x"]), "symbol": json_values | st.text(max_size=20), "streams": json_values}
-)))
+@given(
+    st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["subscribe", "unsubscribe", "x"]),
+                "symbol": json_values | st.text(max_size=20),
+                "streams": json_values,
+            }
+        ),
+    )
+)
 @hsettings(max_examples=300, deadline=None)
 def test_hostile_messages_never_raise_and_only_clean_ones_pass(message):
     parsed = _parse(message)

@@ -140,9 +140,7 @@ async def test_after_a_drop_data_resumes_and_only_the_state_changes(
         kinds.add(json.loads((await tab.next("relay.frame"))["text"])["type"])
 
 
-async def test_a_socket_without_its_own_credential_is_refused(
-    layer, run_hub, alice, bob, verified
-):
+async def test_a_socket_without_its_own_credential_is_refused(layer, run_hub, alice, bob, verified):
     await run_hub()
     # Bob's consumer claiming Alice's credential: the hub checks ownership itself.
     tab = await FakeTab.open(layer, bob, verified)

@@ -10,7 +10,8 @@ import pytest
 from accounts.actions import verify_credential
 from market.hub import user_group
 from tests.helpers import wait_until
-from tests.market.conftest import FakeTab, db, ticket as _ticket
+from tests.market.conftest import FakeTab, db
+from tests.market.conftest import ticket as _ticket
 from trading import actions
 from trading.models import Order
 
@@ -70,7 +71,10 @@ async def test_bob_never_receives_alices_notices_even_on_the_same_symbol(
 
     notice = await alice_tab.next("relay.notice", kind="fill")
     assert notice["symbol"] == "005930" and notice["side"] == "buy"
-    assert notice["quantity"] == "10" and Decimal(notice["price"]) in (Decimal(71000), Decimal(71100))
+    assert notice["quantity"] == "10" and Decimal(notice["price"]) in (
+        Decimal(71000),
+        Decimal(71100),
+    )
     assert notice["order_id"] == str(placed.order.pk)
     assert all(isinstance(v, str) for v in notice.values())
     # Bob's tab hears quotes on the same symbol, never Alice's notice.

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     help = "Run the market relay (one KIS realtime session per app key) until Ctrl-C."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+        backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
         if backend.endswith("InMemoryChannelLayer"):
             raise CommandError(
                 "runrelay needs a channel layer shared between processes (set REDIS_URL); "
