@@ -22,7 +22,7 @@ document.addEventListener("kis:notice", (event) => {
   const close = document.createElement("button");
   close.type = "button";
   close.className = "toast-close";
-  close.setAttribute("aria-label", box.dataset.dismissLabel || "Dismiss");
+  close.setAttribute("aria-label", document.documentElement.lang === "ko" ? "닫기" : "Dismiss");
   close.textContent = "×";
   toast.append(text, close);
   dismissable(close);
