@@ -772,8 +772,8 @@ class Hub:
                     upstream.orders_open = upstream.app_key in open_keys
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("relay: the open-orders scan failed")
+            except Exception as error:  # the database is away: try again next round
+                log.warning("relay: the open-orders scan failed: %s", type(error).__name__)
             await asyncio.sleep(self.orders_scan_s * random.uniform(0.9, 1.1))
 
 
