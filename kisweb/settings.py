@@ -104,11 +104,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb", "capacity": 1000},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A socket's channel holds up to `capacity` messages before the layer drops new ones;
+    # the consumer drains it into its own bounded queue (oldest quotes dropped first).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 # The market relay (market/hub.py): in the web process on the in-memory layer (demo), or
 # `manage.py runrelay` as its own process when the layer is Redis.

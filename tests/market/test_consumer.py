@@ -25,12 +25,15 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 @pytest.fixture(autouse=True)
 async def fresh_layer_and_hub():
-    """Each test's loop gets its own in-memory layer and its own in-process hub."""
+    """Each test's loop gets its own in-memory layer and its own in-process hub (a hub
+    another test's ASGI call left on a loop now closed is forgotten, not touched)."""
+    hub_module._local.clear()
     channel_layers.backends.clear()
     yield
     task = hub_module._local.pop("task", None)
+    loop = hub_module._local.pop("loop", None)
     hub_module._local.clear()
-    if task is not None:
+    if task is not None and loop is asyncio.get_running_loop():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     channel_layers.backends.clear()
