@@ -73,7 +73,7 @@ async def clients_main(url: str, count: int, cookie: str, origin: str, floor: bo
 
 
 def start_clients(url: str, count: int, cookie: str, origin: str, floor: bool):
-    child = subprocess.Popen(
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, __file__, "--clients", url, str(count), cookie, origin, str(int(floor))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -225,7 +225,7 @@ def main() -> None:
         cookie = f"sessionid={client.cookies['sessionid'].value}"
 
         port = 18000 + os.getpid() % 1000
-        daphne = subprocess.Popen(
+        daphne = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
                 "-m",
