@@ -111,7 +111,10 @@ else:
     # A socket's channel holds up to `capacity` messages before the layer drops new ones;
     # the consumer drains it into its own bounded queue (oldest quotes dropped first).
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        "default": {
+            "BACKEND": "market.layers.FanoutInMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
     }
 
 # The market relay (market/hub.py): in the web process on the in-memory layer (demo), or

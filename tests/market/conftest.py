@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import InMemoryChannelLayer
+from market.layers import FanoutInMemoryChannelLayer as InMemoryChannelLayer
 
 from accounts.actions import verify_credential
 from market.hub import Hub
