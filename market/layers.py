@@ -11,6 +11,7 @@ messages; only the in-process (demo) layer is affected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from copy import deepcopy
 from typing import Any
@@ -43,7 +44,5 @@ class FanoutInMemoryChannelLayer(InMemoryChannelLayer):  # type: ignore[misc]  #
             queue = self.channels.get(channel)
             if queue is None:
                 queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
-            try:
+            with contextlib.suppress(asyncio.QueueFull):  # a full channel loses this one
                 queue.put_nowait((expires, deepcopy(message)))
-            except asyncio.QueueFull:
-                pass  # that socket's channel is full: it loses this message

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
-from market.layers import FanoutInMemoryChannelLayer as InMemoryChannelLayer
 
 from accounts.actions import verify_credential
 from market.hub import Hub
+from market.layers import FanoutInMemoryChannelLayer as InMemoryChannelLayer
 from trading.actions import Ticket
 from trading.forms import new_idempotency_key
 
