@@ -21,7 +21,7 @@ from channels.layers import InMemoryChannelLayer  # type: ignore[import-untyped]
 SWEEP_EVERY_S = 1.0
 
 
-class FanoutInMemoryChannelLayer(InMemoryChannelLayer):  # type: ignore[misc]  # channels is untyped
+class FanoutInMemoryChannelLayer(InMemoryChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._swept_at = 0.0
