@@ -601,7 +601,7 @@ class Hub:
             await session.start()
             with contextlib.suppress(TimeoutError):
                 # Usually a few ms; if KIS is slow, registrations go out on connect.
-                await session.wait_open(float(_setting("KISWEB_RELAY_OPEN_WAIT_S", 5)))
+                await session.wait_open(float(_setting("KISWEB_RELAY_OPEN_WAIT_S", 2)))
             self.upstreams[app_key] = upstream
             upstream.tasks = [
                 asyncio.create_task(self._pump(upstream, events), name="relay-pump"),
