@@ -16,12 +16,15 @@ from channels.security.websocket import (  # type: ignore[import-untyped]  # noq
 )
 
 from kisweb.routing import refuse_unknown_path, websocket_urlpatterns  # noqa: E402
+from market.hub import start_local_hub_on_first_call  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, refuse_unknown_path]))
-        ),
-    }
+application = start_local_hub_on_first_call(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, refuse_unknown_path]))
+            ),
+        }
+    )
 )

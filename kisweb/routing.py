@@ -11,7 +11,9 @@ from django.urls import URLPattern, re_path
 
 log = logging.getLogger(__name__)
 
-websocket_urlpatterns: list[URLPattern] = []
+from market.routing import websocket_urlpatterns as market_routes  # noqa: E402
+
+websocket_urlpatterns: list[URLPattern] = [*market_routes]
 
 
 class UnknownPathDenier(WebsocketDenier):

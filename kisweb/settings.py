@@ -117,11 +117,28 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb", "capacity": 1000},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A socket's channel holds up to `capacity` messages before the layer drops new ones;
+    # the consumer drains it into its own bounded queue (oldest quotes dropped first).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "market.layers.FanoutInMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
+    }
+
+# The market relay (market/hub.py): in the web process on the in-memory layer (demo), or
+# `manage.py runrelay` as its own process when the layer is Redis.
+KISWEB_RELAY_IN_PROCESS = config.env_bool("KISWEB_RELAY_IN_PROCESS", not REDIS_URL)
+KISWEB_RELAY_GRACE_S = config.env_int("KISWEB_RELAY_GRACE_S", 30)
+KISWEB_RELAY_LEASE_S = 60  # a socket not heard from for this long is released
+KISWEB_RELAY_RENEW_S = 20  # consumers renew their lease this often
+KISWEB_RELAY_MAX_SYMBOLS = 60  # per browser socket
+KISWEB_RELAY_MAX_MESSAGES_PER_S = 20  # per browser socket
+KISWEB_RELAY_SOCKET_QUEUE = 200  # quotes queued per socket before the oldest is dropped
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from kisweb import views
 from kisweb.ops import views as ops_views
+from market.health import admin_health
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("trading/", include("trading.urls")),
     path("market/", include("market.urls")),
+    path("admin/kis-health/", admin_health, name="admin_kis_health"),
     path("admin/", admin.site.urls),
 ]
 

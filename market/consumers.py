@@ -1,0 +1,356 @@
+"""``/ws/market/``: one browser WebSocket per tab (the market stream contract, docs/design.md).
+
+The consumer validates every browser message (an ``error`` message for anything wrong;
+the socket stays open and nothing reaches the hub), joins the groups its subscriptions
+need, and tells the hub what it watches with small flat messages. It never talks to KIS.
+Outgoing messages pass one bounded queue per socket: when the browser falls behind, the
+oldest quotes are dropped (counted in ``dropped``), never a notice, status or answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections import deque
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer  # type: ignore[import-untyped]  # channels ships no type information
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from market import hub
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$")
+_QUOTES = frozenset({"trade", "book", "delayed"})
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _language(scope: dict[str, Any]) -> str:
+    """The page's language: the language cookie, else Accept-Language, else the default."""
+    supported = {code for code, _name in settings.LANGUAGES}
+    cookie = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+    if cookie in supported:
+        return str(cookie)
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    for lang, _q in parse_accept_lang_header(accept):
+        base = lang.split("-")[0].lower()
+        if base in supported:
+            return base
+    return str(settings.LANGUAGE_CODE)
+
+
+def _selected_credential(user_id: int) -> Any:
+    from accounts.models import Credential
+
+    rows = Credential.objects.filter(owner_id=user_id).enabled()
+    return rows.filter(is_selected=True).first() or rows.order_by("created_at").first()
+
+
+def _symbol_market(code: str) -> str | None:
+    from market.models import Symbol
+
+    row = Symbol.objects.filter(code=code).values_list("market", flat=True).first()
+    return str(row) if row else None
+
+
+def _money(price: str, currency: str) -> str:
+    try:
+        value = Decimal(price)
+    except InvalidOperation:
+        return price
+    if currency == "KRW":
+        return _("%(amount)s KRW") % {"amount": f"{value:,.0f}"}
+    return _("%(amount)s USD") % {"amount": f"{value:,.2f}"}
+
+
+def notice_sentence(message: dict[str, Any]) -> str:
+    """The toast: "삼성전자 10주 매수 체결 71,000원" / "Buy 10 삼성전자: filled at 71,000 KRW"."""
+    kinds = {
+        "fill": _("filled"),
+        "accept": _("accepted"),
+        "reject": _("rejected"),
+        "cancel": _("cancelled"),
+        "revise": _("revised"),
+    }
+    return _("%(side)s %(quantity)s %(name)s: %(kind)s at %(price)s") % {
+        "side": _("Buy") if message.get("side") == "buy" else _("Sell"),
+        "quantity": message.get("quantity", ""),
+        "name": message.get("name", ""),
+        "kind": kinds.get(str(message.get("kind")), str(message.get("kind"))),
+        "price": _money(str(message.get("price", "")), str(message.get("currency", "KRW"))),
+    }
+
+
+def error_sentence(code: str) -> str:
+    texts = {
+        "bad_json": _("The message was not valid JSON; nothing was changed."),
+        "bad_message": _(
+            "The message was not understood: send subscribe or unsubscribe with a symbol "
+            "and streams (trade, book)."
+        ),
+        "unknown_symbol": _("There is no such symbol; check the code and try again."),
+        "too_many_symbols": _(
+            "This tab watches too many symbols; close some quotes before adding more."
+        ),
+        "rate_limited": _("Too many messages a second; wait a moment and try again."),
+        "no_credential": _(
+            "No usable KIS credential is selected; add or select one under Credentials."
+        ),
+    }
+    return texts.get(code, texts["bad_message"])
+
+
+class MarketConsumer(AsyncWebsocketConsumer):
+    """The browser side of the relay."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.ready = False
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = int(user.pk)
+        self.language = _language(self.scope)
+        self.interests: dict[str, tuple[str, set[str]]] = {}
+        self.groups_joined: set[str] = set()
+        self.queue: deque[tuple[bool, str]] = deque()
+        self.quotes_queued = 0
+        self.dropped = 0
+        self.queue_limit = int(_setting("KISWEB_RELAY_SOCKET_QUEUE", 200))
+        self.max_symbols = int(_setting("KISWEB_RELAY_MAX_SYMBOLS", 60))
+        self.max_rate = int(_setting("KISWEB_RELAY_MAX_MESSAGES_PER_S", 20))
+        self.stamps: deque[float] = deque()
+        self.wakeup = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        await self.accept()
+        credential = await sync_to_async(_selected_credential)(self.user_id)
+        self.credential_id = str(credential.pk) if credential else ""
+        self.app_key = credential.app_key if credential else ""
+        await self._join(hub.user_group(self.user_id))
+        self.tasks.append(asyncio.create_task(self._writer()))
+        if credential is None:
+            self._error("no_credential")
+            self.ready = True
+            return
+        await self._join(hub.status_group(self.app_key))
+        hub.ensure_local_hub()
+        await self._tell_hub("relay.renew", interests="")
+        self.tasks.append(asyncio.create_task(self._renew()))
+        self.ready = True
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "ready", False) and not hasattr(self, "tasks"):
+            return
+        for task in getattr(self, "tasks", []):
+            task.cancel()
+        if getattr(self, "credential_id", ""):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.send(
+                    hub.hub_channel(), {"type": "relay.bye", "channel": self.channel_name}
+                )
+        for group in getattr(self, "groups_joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # ------------------------------------------------------------------ browser -> server
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not getattr(self, "ready", False):
+            return
+        now = time.monotonic()
+        self.stamps.append(now)
+        while self.stamps and self.stamps[0] <= now - 1.0:
+            self.stamps.popleft()
+        if len(self.stamps) > self.max_rate:
+            self._error("rate_limited")
+            return
+        if text_data is None or len(text_data) > 2048:
+            self._error("bad_message")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            self._error("bad_json")
+            return
+        parsed = _parse(message)
+        if parsed is None:
+            self._error("bad_message", message.get("symbol") if isinstance(message, dict) else "")
+            return
+        kind, symbol, streams = parsed
+        if not self.credential_id:
+            self._error("no_credential", symbol)
+            return
+        if kind == "subscribe":
+            await self._subscribe(symbol, streams)
+        else:
+            await self._unsubscribe(symbol, streams)
+
+    async def _subscribe(self, symbol: str, streams: set[str]) -> None:
+        entry = self.interests.get(symbol)
+        if entry is None:
+            if len(self.interests) >= self.max_symbols:
+                self._error("too_many_symbols", symbol)
+                return
+            market = await sync_to_async(_symbol_market)(symbol)
+            if market is None:
+                self._error("unknown_symbol", symbol)
+                return
+            entry = self.interests[symbol] = (market, set())
+        market, have = entry
+        have |= streams
+        for stream in streams:
+            await self._join(hub.quote_group(self.app_key, stream, symbol))
+        await self._tell_hub(
+            "relay.interest", symbol=symbol, market=market, streams=",".join(sorted(streams))
+        )
+
+    async def _unsubscribe(self, symbol: str, streams: set[str]) -> None:
+        entry = self.interests.get(symbol)
+        if entry is None:
+            return
+        market, have = entry
+        gone = have & streams
+        have -= gone
+        for stream in gone:
+            group = hub.quote_group(self.app_key, stream, symbol)
+            self.groups_joined.discard(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if not have:
+            del self.interests[symbol]
+        if gone:
+            await self._tell_hub(
+                "relay.release", symbol=symbol, market=market, streams=",".join(sorted(gone))
+            )
+
+    async def _tell_hub(self, kind: str, **fields: str) -> None:
+        await self.channel_layer.send(
+            hub.hub_channel(),
+            {
+                "type": kind,
+                "channel": self.channel_name,
+                "user": self.user_id,
+                "credential": self.credential_id,
+                **fields,
+            },
+        )
+
+    async def _renew(self) -> None:
+        """The lease: the whole state, every ``renew_s`` (also re-teaches a restarted hub)."""
+        period = float(_setting("KISWEB_RELAY_RENEW_S", 20))
+        while True:
+            await asyncio.sleep(period)
+            hub.ensure_local_hub()
+            await self._tell_hub("relay.renew", interests=hub.encode_interests(self.interests))
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            self.groups_joined.add(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    # ------------------------------------------------------------------ hub -> browser
+
+    async def relay_frame(self, message: dict[str, Any]) -> None:
+        self._enqueue(str(message["text"]), quote=message.get("kind") in _QUOTES)
+
+    async def relay_status(self, message: dict[str, Any]) -> None:
+        self._enqueue(str(message["text"]), quote=False)
+
+    async def relay_subscribed(self, message: dict[str, Any]) -> None:
+        streams = [s for s in str(message.get("streams", "")).split(",") if s]
+        self._send_json(
+            {
+                "type": "subscribed",
+                "symbol": message.get("symbol", ""),
+                "streams": streams,
+                "mode": message.get("mode", "live"),
+            }
+        )
+
+    async def relay_error(self, message: dict[str, Any]) -> None:
+        self._error(str(message.get("code", "bad_message")), str(message.get("symbol", "")))
+
+    async def relay_notice(self, message: dict[str, Any]) -> None:
+        with translation.override(self.language):
+            text = notice_sentence(message)
+        order_id = message.get("order_id") or None
+        self._send_json(
+            {
+                "type": "notice",
+                "symbol": message.get("symbol", ""),
+                "name": message.get("name", ""),
+                "side": message.get("side", ""),
+                "quantity": message.get("quantity", ""),
+                "price": message.get("price", ""),
+                "kind": message.get("kind", ""),
+                "order_id": order_id,
+                "text": text,
+            }
+        )
+
+    def _error(self, code: str, symbol: object = "") -> None:
+        with translation.override(self.language):
+            text = error_sentence(code)
+        body: dict[str, Any] = {"type": "error", "code": code, "message": text}
+        if isinstance(symbol, str) and _SYMBOL.match(symbol):
+            body["symbol"] = symbol
+        self._send_json(body)
+
+    def _send_json(self, body: dict[str, Any]) -> None:
+        self._enqueue(json.dumps(body, ensure_ascii=False, separators=(",", ":")), quote=False)
+
+    def _enqueue(self, text: str, *, quote: bool) -> None:
+        if quote:
+            if self.quotes_queued >= self.queue_limit:
+                self._drop_oldest_quote()
+            self.quotes_queued += 1
+        self.queue.append((quote, text))
+        self.wakeup.set()
+
+    def _drop_oldest_quote(self) -> None:
+        for index, (quote, _text) in enumerate(self.queue):
+            if quote:
+                del self.queue[index]
+                self.quotes_queued -= 1
+                self.dropped += 1
+                return
+
+    async def _writer(self) -> None:
+        while True:
+            while not self.queue:
+                self.wakeup.clear()
+                await self.wakeup.wait()
+            quote, text = self.queue.popleft()
+            if quote:
+                self.quotes_queued -= 1
+            await self.send(text_data=text)
+
+
+def _parse(message: object) -> tuple[str, str, set[str]] | None:
+    """``(type, symbol, streams)`` of a well-formed subscribe/unsubscribe, else None."""
+    if not isinstance(message, dict):
+        return None
+    kind = message.get("type")
+    symbol = message.get("symbol")
+    streams = message.get("streams", ["trade"])
+    if kind not in ("subscribe", "unsubscribe") or not isinstance(symbol, str):
+        return None
+    if not _SYMBOL.match(symbol) or not isinstance(streams, list) or not streams:
+        return None
+    if len(streams) > 2 or not all(isinstance(s, str) and s in hub.STREAMS for s in streams):
+        return None
+    return str(kind), symbol.upper(), set(streams)

@@ -1,0 +1,239 @@
+"""The browser socket: auth, origin, validation, and isolation between users, with the
+real hub in-process on the in-memory layer and the simulator behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from accounts.actions import verify_credential
+from market import hub as hub_module
+from market.consumers import MarketConsumer, _parse
+from market.models import Symbol
+from tests.market.conftest import db
+from tests.market.conftest import ticket as _ticket
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
+
+
+@pytest.fixture(autouse=True)
+async def fresh_layer_and_hub():
+    """Each test's loop gets its own in-memory layer and its own in-process hub (a hub
+    another test's ASGI call left on a loop now closed is forgotten, not touched)."""
+    hub_module._local.clear()
+    channel_layers.backends.clear()
+    yield
+    task = hub_module._local.pop("task", None)
+    loop = hub_module._local.pop("loop", None)
+    hub_module._local.clear()
+    if task is not None and loop is asyncio.get_running_loop():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def symbols(db):
+    Symbol.objects.create(code="005930", market="KOSPI", name="삼성전자")
+    Symbol.objects.create(code="000660", market="KOSPI", name="SK하이닉스")
+    Symbol.objects.create(code="035720", market="KOSPI", name="카카오")
+
+
+async def connect(user, language="en"):
+    communicator = WebsocketCommunicator(
+        MarketConsumer.as_asgi(), "/ws/market/", headers=[(b"accept-language", language.encode())]
+    )
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def next_of(communicator, kind_, timeout=5.0, **match):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:
+            message = json.loads(
+                await communicator.receive_from(timeout=max(0.01, deadline - loop.time()))
+            )
+        except TimeoutError:
+            break
+        if message["type"] == kind_ and all(message.get(k) == v for k, v in match.items()):
+            return message
+    raise AssertionError(f"no {kind_} {match} within {timeout} s")
+
+
+async def test_an_anonymous_socket_is_closed_with_4401():
+    from django.contrib.auth.models import AnonymousUser
+
+    communicator = WebsocketCommunicator(MarketConsumer.as_asgi(), "/ws/market/")
+    communicator.scope["user"] = AnonymousUser()
+    await communicator.connect()
+    closed = await communicator.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_the_full_stack_refuses_a_foreign_origin_and_an_anonymous_visitor(settings):
+    from kisweb.asgi import application
+
+    foreign = WebsocketCommunicator(
+        application,
+        "/ws/market/",
+        headers=[(b"origin", b"http://evil.example"), (b"host", b"localhost")],
+    )
+    connected, _ = await foreign.connect()
+    assert not connected
+    anonymous = WebsocketCommunicator(
+        application,
+        "/ws/market/",
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")],
+    )
+    connected, _ = await anonymous.connect()
+    assert connected
+    assert (await anonymous.receive_output(timeout=2))["code"] == 4401
+
+
+async def test_bad_messages_get_an_error_the_socket_stays_open_and_nothing_reaches_the_hub(
+    settings, symbols, alice, alice_credential
+):
+    settings.KISWEB_RELAY_MAX_SYMBOLS = 2
+    assert await db(verify_credential, alice, alice_credential)
+    ws = await connect(alice)
+    cases = [
+        ("{not json", "bad_json"),
+        (json.dumps([1, 2]), "bad_message"),
+        (json.dumps({"type": "explode", "symbol": "005930"}), "bad_message"),
+        (
+            json.dumps({"type": "subscribe", "symbol": "005930", "streams": ["ticks"]}),
+            "bad_message",
+        ),
+        (
+            json.dumps({"type": "subscribe", "symbol": "<script>", "streams": ["trade"]}),
+            "bad_message",
+        ),
+        (
+            json.dumps({"type": "subscribe", "symbol": "999999", "streams": ["trade"]}),
+            "unknown_symbol",
+        ),
+        ("x" * 5000, "bad_message"),
+    ]
+    for text, code in cases:
+        await ws.send_to(text_data=text)
+        error = await next_of(ws, "error")
+        assert error["code"] == code, text[:40]
+        assert error["message"] and "Traceback" not in error["message"]
+    local = hub_module.local_hub()
+    assert local is not None
+    assert all(not s.interests for s in local.sockets.values())
+
+    for code in ("005930", "000660"):
+        await ws.send_to(
+            text_data=json.dumps({"type": "subscribe", "symbol": code, "streams": ["trade"]})
+        )
+        assert (await next_of(ws, "subscribed", symbol=code))["mode"] == "live"
+    await ws.send_to(
+        text_data=json.dumps({"type": "subscribe", "symbol": "035720", "streams": ["trade"]})
+    )
+    assert (await next_of(ws, "error"))["code"] == "too_many_symbols"
+    assert sorted(s for sock in local.sockets.values() for s in sock.interests) == [
+        "000660",
+        "005930",
+    ]
+    await ws.disconnect()
+
+
+async def test_too_many_messages_a_second_are_refused(settings, symbols, alice, alice_credential):
+    settings.KISWEB_RELAY_MAX_MESSAGES_PER_S = 5
+    assert await db(verify_credential, alice, alice_credential)
+    ws = await connect(alice)
+    message = json.dumps({"type": "unsubscribe", "symbol": "005930", "streams": ["trade"]})
+    for _ in range(8):
+        await ws.send_to(text_data=message)
+    assert (await next_of(ws, "error"))["code"] == "rate_limited"
+    await ws.disconnect()
+
+
+async def test_a_korean_tab_gets_korean_errors(symbols, alice, alice_credential):
+    assert await db(verify_credential, alice, alice_credential)
+    ws = await connect(alice, language="ko")
+    await ws.send_to(text_data="{")
+    error = await next_of(ws, "error")
+    assert error["code"] == "bad_json" and "JSON" in error["message"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in error["message"])
+    await ws.disconnect()
+
+
+async def test_both_users_see_quotes_and_only_alice_sees_her_fill(
+    simulator, symbols, alice, bob, alice_credential, bob_credential
+):
+    from decimal import Decimal
+
+    from trading import actions
+
+    assert await db(verify_credential, alice, alice_credential)
+    assert await db(verify_credential, bob, bob_credential)
+    alice_ws = await connect(alice, language="ko")
+    bob_ws = await connect(bob)
+    subscribe = json.dumps({"type": "subscribe", "symbol": "005930", "streams": ["trade", "book"]})
+    for ws in (alice_ws, bob_ws):
+        await ws.send_to(text_data=subscribe)
+        await next_of(ws, "subscribed", symbol="005930")
+    simulator.call(simulator.sim.market.step)
+    for ws in (alice_ws, bob_ws):
+        trade = await next_of(ws, "trade", symbol="005930")
+        assert trade["price"].isdigit() and trade["sign"] in "12345"
+
+    await db(simulator.sim.market.set_price, "005930", 71000)
+    placed = await db(
+        actions.place_order, alice, alice_credential, _ticket(quantity=1, price=Decimal(71100))
+    )
+    notice = await next_of(alice_ws, "notice", kind="fill")
+    assert notice["order_id"] == str(placed.order.pk)
+    assert "삼성전자 1주 매수 체결" in notice["text"] and "원" in notice["text"]
+    # Bob hears the trade that fill made on the same symbol, never Alice's notice.
+    await asyncio.sleep(0.5)
+    heard = []
+    while not await bob_ws.receive_nothing(timeout=0.5):
+        heard.append(json.loads(await bob_ws.receive_from())["type"])
+    assert "notice" not in heard and "trade" in heard
+    await alice_ws.disconnect()
+    await bob_ws.disconnect()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["subscribe", "unsubscribe", "x"]),
+                "symbol": json_values | st.text(max_size=20),
+                "streams": json_values,
+            }
+        ),
+    )
+)
+@hsettings(max_examples=300, deadline=None)
+def test_hostile_messages_never_raise_and_only_clean_ones_pass(message):
+    parsed = _parse(message)
+    if parsed is not None:
+        kind, symbol, streams = parsed
+        assert kind in ("subscribe", "unsubscribe")
+        assert symbol.isascii() and 1 <= len(symbol) <= 16
+        assert streams and streams <= {"trade", "book"}

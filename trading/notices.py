@@ -1,0 +1,108 @@
+"""Execution notices into the order journal (the relay calls this, tab or no tab).
+
+A notice names its order by KIS's order number, so only rows that know their number are
+moved; a row still waiting for its HTTP answer is left to ``trading.actions.reconcile``.
+Every move is a conditional update from the state this call read (status, and for a fill
+the filled quantity), retried a few times if another writer moved the row first, and
+never backwards: a late "accepted" does not undo a fill, a final row is not touched.
+
+Limit: a fill notice carries no fill id, so a fill that ``reconcile`` already counted and
+whose notice arrives afterwards would be counted twice; the quantity is capped at the
+order's, and the next reconcile of an unresolved row sets the absolute figures again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from kisweb.kis.realtime import ExecutionNotice
+from kisweb.kis.realtime.events import NoticeAction
+from trading.models import Order
+
+Status = Order.Status
+_ATTEMPTS = 3
+_BEFORE_ACCEPT = (Status.PENDING_SEND, Status.UNKNOWN)
+_OPEN = (Status.PENDING_SEND, Status.UNKNOWN, Status.ACCEPTED, Status.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True)
+class NoticeResult:
+    order_id: str | None  # the journal row the notice names, if this credential has it
+    name: str  # the symbol's name as the journal or the notice has it
+    changed: bool
+
+
+def _norm(order_no: str) -> str:
+    return order_no.strip().lstrip("0")
+
+
+def _find(credential_id: str, order_no: str) -> Order | None:
+    wanted = _norm(order_no)
+    if not wanted:
+        return None
+    rows = Order.objects.filter(credential_id=credential_id, kis_order_no__endswith=wanted)
+    return next((row for row in rows if _norm(row.kis_order_no) == wanted), None)
+
+
+def _move(order: Order, expected: dict[str, object], **fields: object) -> bool:
+    now = timezone.now()
+    return bool(Order.objects.filter(pk=order.pk, **expected).update(updated_at=now, **fields))
+
+
+def apply_notice(credential_id: str, notice: ExecutionNotice) -> NoticeResult:
+    """Apply one decrypted notice of ``credential_id``'s account to its journal."""
+    changed = False
+    order: Order | None = None
+    for _ in range(_ATTEMPTS):
+        order = _find(credential_id, notice.order_no)
+        if order is None:
+            break
+        moved = _apply_once(order, notice)
+        if moved is not None:
+            changed = moved
+            break
+    name = (order.symbol_name if order else "") or notice.symbol_name
+    if notice.action is NoticeAction.CANCEL and not notice.rejected:
+        original = _find(credential_id, notice.original_order_no)
+        if original is not None and original.status in (Status.ACCEPTED, Status.PARTIALLY_FILLED):
+            changed |= _move(original, {"status": original.status}, status=Status.CANCELLED)
+    return NoticeResult(str(order.pk) if order else None, name, changed)
+
+
+def _apply_once(order: Order, notice: ExecutionNotice) -> bool | None:
+    """True moved, False nothing to do, None lost a race (read again and retry)."""
+    if order.status in Order.FINAL:
+        return False
+    if notice.rejected:
+        ok = _move(
+            order,
+            {"status": order.status},
+            status=Status.REJECTED,
+            reject_text="KIS rejected the order (execution notice).",
+        )
+        return True if ok else None
+    if notice.is_fill and order.kind != Order.Kind.CANCEL:
+        if notice.quantity <= 0:
+            return False
+        filled = min(order.quantity, order.filled_quantity + notice.quantity)
+        added = filled - order.filled_quantity
+        if added <= 0:
+            return False
+        total = order.average_fill_price * order.filled_quantity + notice.price * added
+        average = (total / filled).quantize(Decimal("0.0001"))
+        status = Status.FILLED if filled >= order.quantity else Status.PARTIALLY_FILLED
+        ok = _move(
+            order,
+            {"status": order.status, "filled_quantity": order.filled_quantity},
+            status=status,
+            filled_quantity=filled,
+            average_fill_price=average,
+        )
+        return True if ok else None
+    if order.status in _BEFORE_ACCEPT:
+        ok = _move(order, {"status": order.status}, status=Status.ACCEPTED)
+        return True if ok else None
+    return False
