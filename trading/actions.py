@@ -595,6 +595,25 @@ def _us_state(row: UsExecution) -> _KisState:
     return _KisState(row.order_no, "", status, row.filled_quantity, row.filled_price, row.name)
 
 
+def _fill_fields(order: Order, state: _KisState) -> dict[str, object]:
+    """KIS's list and the notices received are both lower bounds of what has filled (a list
+    can be older than a notice; a notice can be lost): the journal shows the larger, so a
+    fill counted by both is counted once and no figure ever moves backwards."""
+    status, filled, average = state.status, state.filled_quantity, state.average_price
+    if order.notice_filled_quantity > filled and order.kind != Order.Kind.CANCEL:
+        filled = order.notice_filled_quantity
+        average = order.notice_fill_amount / filled
+        if filled >= order.quantity:
+            status = Status.FILLED
+        elif status in (Status.ACCEPTED, Status.UNKNOWN, Status.PENDING_SEND):
+            status = Status.PARTIALLY_FILLED
+    return {
+        "status": status,
+        "filled_quantity": filled,
+        "average_fill_price": average.quantize(Decimal("0.0001")),
+    }
+
+
 def _apply(order: Order, state: _KisState | None, now: dt.datetime, complete: bool) -> bool:
     """One conditional update from the status this run read; False if nothing moved."""
     fields: dict[str, object] = {}
@@ -611,11 +630,7 @@ def _apply(order: Order, state: _KisState | None, now: dt.datetime, complete: bo
                 "reject_text": "KIS has no record of this order: it was not received.",
             }
     else:
-        fields = {
-            "status": state.status,
-            "filled_quantity": state.filled_quantity,
-            "average_fill_price": state.average_price.quantize(Decimal("0.0001")),
-        }
+        fields = _fill_fields(order, state)
         if not order.symbol_name and state.name:
             fields["symbol_name"] = state.name[:100]
         if not order.kis_order_no:
@@ -625,9 +640,11 @@ def _apply(order: Order, state: _KisState | None, now: dt.datetime, complete: bo
         if unchanged:
             Order.objects.filter(pk=order.pk).update(reconciled_at=now)
             return False
-    moved = Order.objects.filter(pk=order.pk, status=order.status).update(
-        reconciled_at=now, updated_at=now, **fields
-    )
+    # Also conditional on the notices' figures: a notice applied since this run read the row
+    # must not be overwritten by an older list (the next run takes both).
+    moved = Order.objects.filter(
+        pk=order.pk, status=order.status, notice_filled_quantity=order.notice_filled_quantity
+    ).update(reconciled_at=now, updated_at=now, **fields)
     if moved:
         order.refresh_from_db()
     return bool(moved)

@@ -121,6 +121,13 @@ class Order(models.Model):
     average_fill_price = models.DecimalField(
         _("average fill price"), max_digits=18, decimal_places=4, default=Decimal(0)
     )
+    # What execution notices alone have reported (their sum). Notices carry no fill id, so
+    # they cannot be matched to KIS's daily list; both are lower bounds of the truth, and
+    # filled_quantity is the larger (trading/notices.py, trading.actions._apply).
+    notice_filled_quantity = models.PositiveIntegerField(_("filled quantity by notices"), default=0)
+    notice_fill_amount = models.DecimalField(
+        _("filled amount by notices"), max_digits=22, decimal_places=4, default=Decimal(0)
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(_("answered"), null=True, blank=True)
     reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)

@@ -6,9 +6,12 @@ Every move is a conditional update from the state this call read (status, and fo
 the filled quantity), retried a few times if another writer moved the row first, and
 never backwards: a late "accepted" does not undo a fill, a final row is not touched.
 
-Limit: a fill notice carries no fill id, so a fill that ``reconcile`` already counted and
-whose notice arrives afterwards would be counted twice; the quantity is capped at the
-order's, and the next reconcile of an unresolved row sets the absolute figures again.
+A fill notice carries no fill id, so it cannot be matched against the fills ``reconcile``
+read from KIS's daily list. The row keeps the notices' own sum beside the journal's
+figure, and the journal shows the larger of the two lower bounds: a fill that both
+reconcile and its notice report is counted once. The cost: after a reconcile, the
+notices of fills it had already counted hold back later ones until the notices' sum passes
+the list's figure again, and the next reconcile (page load, button, worker) catches up.
 """
 
 from __future__ import annotations
@@ -87,19 +90,30 @@ def _apply_once(order: Order, notice: ExecutionNotice) -> bool | None:
     if notice.is_fill and order.kind != Order.Kind.CANCEL:
         if notice.quantity <= 0:
             return False
-        filled = min(order.quantity, order.filled_quantity + notice.quantity)
-        added = filled - order.filled_quantity
-        if added <= 0:
+        by_notices = min(order.quantity, order.notice_filled_quantity + notice.quantity)
+        if by_notices == order.notice_filled_quantity:
             return False
-        total = order.average_fill_price * order.filled_quantity + notice.price * added
-        average = (total / filled).quantize(Decimal("0.0001"))
-        status = Status.FILLED if filled >= order.quantity else Status.PARTIALLY_FILLED
+        amount = order.notice_fill_amount + notice.price * (
+            by_notices - order.notice_filled_quantity
+        )
+        fields: dict[str, object] = {
+            "notice_filled_quantity": by_notices,
+            "notice_fill_amount": amount,
+        }
+        if by_notices > order.filled_quantity:
+            fields["filled_quantity"] = by_notices
+            fields["average_fill_price"] = (amount / by_notices).quantize(Decimal("0.0001"))
+            fields["status"] = (
+                Status.FILLED if by_notices >= order.quantity else Status.PARTIALLY_FILLED
+            )
         ok = _move(
             order,
-            {"status": order.status, "filled_quantity": order.filled_quantity},
-            status=status,
-            filled_quantity=filled,
-            average_fill_price=average,
+            {
+                "status": order.status,
+                "filled_quantity": order.filled_quantity,
+                "notice_filled_quantity": order.notice_filled_quantity,
+            },
+            **fields,
         )
         return True if ok else None
     if order.status in _BEFORE_ACCEPT:
