@@ -42,7 +42,9 @@ def quote_page(signed_in_page, alice, alice_credential, symbols):
     verified(alice, alice_credential)
     page = signed_in_page(alice, ALICE_PASSWORD)
 
-    def open_quote(code: str = "005930"):
+    def open_quote(code: str = "005930", *, cut_stream: bool = False):
+        if cut_stream:  # the socket opens but hears nothing: only frames the test sends
+            page.route_web_socket(re.compile(r"/ws/market/"), lambda socket: None)
         page.goto(reverse("market:quotes", args=[code]))
         return page
 
@@ -84,7 +86,7 @@ def test_chart_draws_from_rest_and_book_prices_go_to_the_ticket(quote_page):
 
 
 def test_frames_in_the_contracts_shape_move_price_book_tape_and_chart(quote_page):
-    page = quote_page("005930")
+    page = quote_page("005930", cut_stream=True)
     expect(page.locator("#chart")).to_have_attribute("data-bars", re.compile(r"^[1-9]"))
     frame = {
         "type": "trade",
