@@ -160,6 +160,9 @@ def test_a_dead_workers_task_goes_back_to_the_queue(settings):
     assert worker.requeue_orphans() == []
 
 
+# The worker closes the database connection between tasks, as a long-running process
+# should; on PostgreSQL that ends a test transaction, so this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_tasks_run_by_the_worker_are_counted_by_outcome():
     from django_tasks_db.management.commands.db_worker import Worker
     from prometheus_client import REGISTRY
