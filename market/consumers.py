@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$")
 _QUOTES = frozenset({"trade", "book", "delayed"})
+_HUB_HANDLERS = {
+    "relay.frame": "relay_frame",
+    "relay.status": "relay_status",
+    "relay.subscribed": "relay_subscribed",
+    "relay.error": "relay_error",
+    "relay.notice": "relay_notice",
+}
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -263,6 +270,19 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
 
     # ------------------------------------------------------------------ hub -> browser
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hub messages go straight to their handler. Channels' own ``dispatch`` first runs
+        ``close_old_connections`` through ``sync_to_async`` on every message: one hop to the
+        single sync thread per frame per socket, which at 500 sockets was most of the relay's
+        time (issue #11). No ``relay.*`` handler touches the database; browser frames and the
+        connect/disconnect events (which do) keep the base path."""
+        kind = message.get("type")
+        handler = _HUB_HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await super().dispatch(message)
+            return
+        await getattr(self, handler)(message)
 
     async def relay_frame(self, message: dict[str, Any]) -> None:
         self._enqueue(str(message["text"]), quote=message.get("kind") in _QUOTES)
