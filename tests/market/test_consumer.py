@@ -14,6 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from accounts.actions import verify_credential
+from market import fanout
 from market import hub as hub_module
 from market.consumers import MarketConsumer, _parse
 from market.models import Symbol
@@ -36,6 +37,7 @@ async def fresh_layer_and_hub():
     if task is not None and loop is asyncio.get_running_loop():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+    await fanout.close_all()
     channel_layers.backends.clear()
 
 
