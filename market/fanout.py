@@ -41,7 +41,7 @@ class LocalFanout:
             if self.task is not None and not self.task.done():
                 return
             if not self.channel:
-                self.channel = await self.layer.new_channel("fanout.")
+                self.channel = await self.layer.new_channel("fanout")
             self.task = asyncio.get_running_loop().create_task(self._run(), name="relay-fanout")
             for group in self.members:  # a reader that died: its memberships still stand
                 await self.layer.group_add(group, self.channel)
@@ -66,7 +66,14 @@ class LocalFanout:
 
     async def _run(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a layer hiccup (Redis timeout) must not orphan every socket
+                log.warning("relay: the fan-out's layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
             if message.get("type") != "relay.frame":
                 continue
             for member in list(self.members.get(str(message.get("group", "")), ())):
