@@ -26,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 RUNS = [(1, 50, 150), (100, 50, 150), (500, 10, 60)]  # (sockets, frames/s, frames)
+if os.environ.get("BENCH_FANOUT_RUNS"):  # e.g. "500:10:60,100:50:150" for one case while profiling
+    RUNS = [
+        (int(n), int(r), int(f))
+        for n, r, f in (part.split(":") for part in os.environ["BENCH_FANOUT_RUNS"].split(","))
+    ]
 SYMBOL = "005930"
 
 

@@ -27,12 +27,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from market import hub
+from market.fanout import local_fanout
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$")
 _QUOTES = frozenset({"trade", "book", "delayed"})
+_HUB_HANDLERS = {
+    "relay.frame": "relay_frame",
+    "relay.status": "relay_status",
+    "relay.subscribed": "relay_subscribed",
+    "relay.error": "relay_error",
+    "relay.notice": "relay_notice",
+}
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -129,6 +137,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.language = _language(self.scope)
         self.interests: dict[str, tuple[str, set[str]]] = {}
         self.groups_joined: set[str] = set()
+        self.quote_groups: set[str] = set()  # joined through this process's fan-out
         self.queue: deque[tuple[bool, str]] = deque()
         self.quotes_queued = 0
         self.dropped = 0
@@ -166,6 +175,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 )
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
+        for group in getattr(self, "quote_groups", set()):
+            await local_fanout(self.channel_layer).leave(group, self)
 
     # ------------------------------------------------------------------ browser -> server
 
@@ -214,7 +225,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
         market, have = entry
         have |= streams
         for stream in streams:
-            await self._join(hub.quote_group(self.app_key, stream, symbol))
+            group = hub.quote_group(self.app_key, stream, symbol)
+            if group not in self.quote_groups:
+                self.quote_groups.add(group)
+                await local_fanout(self.channel_layer).join(group, self)
         await self._tell_hub(
             "relay.interest", symbol=symbol, market=market, streams=",".join(sorted(streams))
         )
@@ -228,8 +242,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
         have -= gone
         for stream in gone:
             group = hub.quote_group(self.app_key, stream, symbol)
-            self.groups_joined.discard(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
+            self.quote_groups.discard(group)
+            await local_fanout(self.channel_layer).leave(group, self)
         if not have:
             del self.interests[symbol]
         if gone:
@@ -264,8 +278,25 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ hub -> browser
 
-    async def relay_frame(self, message: dict[str, Any]) -> None:
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hub messages go straight to their handler. Channels' own ``dispatch`` first runs
+        ``close_old_connections`` through ``sync_to_async`` on every message: one hop to the
+        single sync thread per frame per socket, which at 500 sockets was most of the relay's
+        time (issue #11). No ``relay.*`` handler touches the database; browser frames and the
+        connect/disconnect events (which do) keep the base path."""
+        kind = message.get("type")
+        handler = _HUB_HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await super().dispatch(message)
+            return
+        await getattr(self, handler)(message)
+
+    def deliver_frame(self, message: dict[str, Any]) -> None:
+        """A quote frame from this process's fan-out: its text as the hub built it, once."""
         self._enqueue(str(message["text"]), quote=message.get("kind") in _QUOTES)
+
+    async def relay_frame(self, message: dict[str, Any]) -> None:
+        self.deliver_frame(message)
 
     async def relay_status(self, message: dict[str, Any]) -> None:
         self._enqueue(str(message["text"]), quote=False)

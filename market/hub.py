@@ -20,7 +20,8 @@ Consumer -> hub (``HUB_CHANNEL``), all fields str or int:
 - ``relay.bye``  channel.
 
 Hub -> consumer: ``relay.subscribed`` (symbol, streams, mode) and ``relay.error`` (code,
-symbol) on its channel; ``relay.frame`` (kind, text) on quote groups; ``relay.status``
+symbol) on its channel; ``relay.frame`` (group, kind, text) on quote groups (each web
+process joins them once, ``market.fanout``); ``relay.status``
 (text) on the app key's status group; ``relay.notice`` (symbol, name, side, quantity,
 price, kind, order_id) on the owner's user group only.
 """
@@ -644,7 +645,7 @@ class Hub:
                         group = quote_group(upstream.app_key, "book", symbol)
                         kind = "book"
                     await self.layer.group_send(
-                        group, {"type": "relay.frame", "kind": kind, "text": text}
+                        group, {"type": "relay.frame", "group": group, "kind": kind, "text": text}
                     )
                 elif isinstance(event, ExecutionNotice):
                     await self._notice(upstream, event)
@@ -711,9 +712,9 @@ class Hub:
             except Exception:
                 log.exception("relay: a delayed quote failed")
                 continue
+            group = quote_group(upstream.app_key, "trade", symbol)
             await self.layer.group_send(
-                quote_group(upstream.app_key, "trade", symbol),
-                {"type": "relay.frame", "kind": "delayed", "text": text},
+                group, {"type": "relay.frame", "group": group, "kind": "delayed", "text": text}
             )
 
     # ------------------------------------------------------------------ status
