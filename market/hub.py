@@ -34,6 +34,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import platform
 import random
 import re
 import time
@@ -56,11 +58,14 @@ from kisweb.kis.realtime import (
     Trade,
 )
 from kisweb.kis.realtime.events import NoticeAction
+from kisweb.ops.heartbeat import abeat
 
 log = logging.getLogger(__name__)
 
 KST = dt.timezone(dt.timedelta(hours=9))
 STREAMS = ("trade", "book")
+HEARTBEAT_EVERY_S = 10  # well inside KISWEB_HEARTBEAT_STALE_S (30 s), which /readyz uses
+LAYER_RETRY_S = 1.0
 _DOMESTIC_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KONEX"})
 _US_EXCHANGES = {"NASD": UsExchange.NASDAQ, "NYSE": UsExchange.NYSE, "AMEX": UsExchange.AMEX}
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -335,10 +340,18 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._sweep(), name="relay-sweep"),
             asyncio.create_task(self._scan_orders(), name="relay-orders"),
+            asyncio.create_task(self._beat(), name="relay-heartbeat"),
         ]
         try:
             while True:
-                message = await self.layer.receive(self.channel)
+                try:
+                    message = await self.layer.receive(self.channel)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # Redis restarting: listen again, do not die
+                    log.warning("relay: the layer receive failed: %s", type(error).__name__)
+                    await asyncio.sleep(LAYER_RETRY_S)
+                    continue
                 try:
                     await self.handle(message)
                 except asyncio.CancelledError:
@@ -756,6 +769,14 @@ class Hub:
                     await self._close_upstream(upstream)
                 else:
                     await self._publish_status(upstream)
+
+    async def _beat(self) -> None:
+        """Tell ``/readyz`` this relay is alive (kisweb/ops/heartbeat.py); a failed write
+        is logged there and tried again next round."""
+        instance = f"{platform.node()}:{os.getpid()}"
+        while True:
+            await abeat("relay", instance)
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     async def _scan_orders(self) -> None:
         """Hold the notice subscription of every credential with open orders, tab or not."""

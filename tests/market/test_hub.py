@@ -10,7 +10,7 @@ import pytest
 
 from market.hub import status_group
 from tests.helpers import wait_until
-from tests.market.conftest import FakeTab, quote_registrations, sim_registrations
+from tests.market.conftest import FakeTab, db, quote_registrations, sim_registrations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -147,3 +147,15 @@ async def test_a_socket_without_its_own_credential_is_refused(layer, run_hub, al
     tab = await FakeTab.open(layer, bob, verified)
     answer = await tab.next("relay.error")
     assert answer["code"] == "no_credential"
+
+
+async def test_a_running_hub_beats_for_readyz(run_hub):
+    from kisweb.ops import heartbeat
+
+    assert await db(heartbeat.last, "relay") is None
+    await run_hub()
+    for _ in range(200):
+        if await db(heartbeat.last, "relay") is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert await db(heartbeat.last, "relay") is not None
