@@ -6,8 +6,8 @@ console error or CSP violation), and the page's scripts follow the market stream
 when a frame in the contract's shape is dispatched as the ``kis:*`` DOM event that
 ``static/js/stream.js`` dispatches.
 
-The ``live`` tests need the relay (``/ws/market/``, ``market.consumers``): they skip until
-that branch is merged, then prove real frames from the simulator move the page.
+The ``live`` tests go through the relay (``/ws/market/``): real frames from the simulator
+move the page.
 """
 
 from __future__ import annotations
@@ -184,11 +184,10 @@ def test_unknown_symbol_page_has_a_search_box(quote_page, console_watch):
     expect(page).to_have_url(re.compile(r"/market/quotes/005930/$"))
 
 
-# ---------------------------------------------------------------- needs the relay
+# ---------------------------------------------------------------- through the relay
 
 
 def test_live_price_and_book_change_from_the_simulator(quote_page):
-    pytest.importorskip("market.consumers")
     page = quote_page("005930")
     # The simulator's session walks prices by itself; real frames reach the page.
     expect(page.locator("#tape tbody tr").first).to_be_visible(timeout=15_000)
@@ -204,7 +203,6 @@ def test_live_price_and_book_change_from_the_simulator(quote_page):
 
 
 def test_portfolio_price_ticks_live(signed_in_page, alice, alice_credential, symbols, simulator):
-    pytest.importorskip("market.consumers")
     from decimal import Decimal
 
     from tests.trading.conftest import ticket

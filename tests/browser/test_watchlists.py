@@ -95,16 +95,6 @@ def test_layout_fits_and_numbers_line_up(signed_in_page, make_member, language, 
     shoot(page, f"watchlist-search-{language}-{width}")
 
 
-def _stream_scripts_present() -> bool:
-    from django.contrib.staticfiles import finders
-
-    return all(finders.find(name) for name in ("js/stream.js", "js/live-prices.js"))
-
-
-@pytest.mark.skipif(
-    not _stream_scripts_present(),
-    reason="needs the relay's stream.js and the quote page's live-prices.js (#11's other parts)",
-)
 def test_a_watchlist_row_ticks(signed_in_page, alice, alice_credential):
     from concurrent.futures import ThreadPoolExecutor
 
