@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 from channels.layers import channel_layers, get_channel_layer
@@ -36,10 +37,17 @@ async def fresh_layer_and_hub():
     task = hub_module._local.pop("task", None)
     loop = hub_module._local.pop("loop", None)
     hub_module._local.clear()
-    if task is not None and loop is asyncio.get_running_loop():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    await fanout.close_all()
+    # Bounded: a hub whose shutdown hangs (seen twice under load, cause not yet found; noted
+    # on issue #11) must not run into the test timeout, which skips the database flush and
+    # makes the next test's fixtures collide. The hang is logged, not hidden.
+    try:
+        async with asyncio.timeout(10):
+            if task is not None and loop is asyncio.get_running_loop():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await fanout.close_all()
+    except TimeoutError:
+        logging.getLogger(__name__).error("the in-process hub did not stop within 10 s")
     channel_layers.backends.clear()
 
 
