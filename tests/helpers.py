@@ -7,7 +7,8 @@ use a conftest's fixtures), never from one another.
 - `LiveDaphne`: a real daphne serving the real ``kisweb.asgi.application`` in a forked process.
   Forking (not spawning) means the child starts with the parent's configured settings: the
   test database name, the simulator's endpoints, anything a fixture changed before the fork;
-- `credential_form`: the credential form as a person fills it in.
+- `credential_form`: the credential form as a person fills it in; `ticket_form` and
+  `post_ticket`: the order ticket likewise.
 """
 
 from __future__ import annotations
@@ -159,3 +160,30 @@ def credential_form(**overrides: str) -> dict[str, str]:
         "hts_id": "hong01",
         **overrides,
     }
+
+
+def ticket_form(**fields: str) -> dict[str, str]:
+    """The order ticket's fields for one share of Samsung at 71,000 on KRX, with a fresh
+    idempotency key; `fields` replace or add fields."""
+    from trading.forms import new_idempotency_key
+
+    return {
+        "market": "KRX",
+        "venue": "KRX",
+        "symbol": "005930",
+        "side": "buy",
+        "order_type": "00",
+        "price": "71000",
+        "quantity": "1",
+        "idempotency_key": new_idempotency_key(),
+        **fields,
+    }
+
+
+def post_ticket(client, language: str = "en", **fields: str):
+    """Post the order ticket as a browser in `language` would."""
+    from django.urls import reverse
+
+    return client.post(
+        reverse("trading:order_ticket"), ticket_form(**fields), HTTP_ACCEPT_LANGUAGE=language
+    )

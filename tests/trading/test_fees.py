@@ -8,27 +8,13 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from tests.helpers import ticket_form
 from trading import rules
-from trading.forms import new_idempotency_key
 from trading.models import FeeSettings, Order, rates_for
 
 pytestmark = pytest.mark.django_db
 
 FEES = reverse("trading:fees")
-
-
-def ticket_post(**fields: str) -> dict[str, str]:
-    return {
-        "market": "KRX",
-        "venue": "KRX",
-        "symbol": "005930",
-        "side": "buy",
-        "order_type": "00",
-        "price": "71000",
-        "quantity": "1",
-        "idempotency_key": new_idempotency_key(),
-        **fields,
-    }
 
 
 def fee_form(**fields: str) -> dict[str, str]:
@@ -137,7 +123,7 @@ def test_the_real_money_confirmation_shows_commission_and_tax_at_the_credentials
     )
     sim.market.set_price("005930", 71000)
     review = alice_client.post(
-        reverse("trading:order_ticket"), ticket_post(price="70000", quantity="3")
+        reverse("trading:order_ticket"), ticket_form(price="70000", quantity="3")
     )
     assert review.status_code == 200
     page = review.content.decode()

@@ -12,8 +12,8 @@ from django.utils import translation
 
 from accounts.actions import select_credential, verify_credential
 from kisweb.kis import NotSupported
+from tests.helpers import post_ticket
 from trading import calendar, rules
-from trading.forms import new_idempotency_key
 from trading.models import MarketDay, Order
 
 from .conftest import orders_at_sim
@@ -93,21 +93,6 @@ def test_daily_refresh_asks_kis_once_a_day(sim, real):
     assert MarketDay.objects.filter(day=calendar.kst_today()).exists()
 
 
-def _post(client, language="en", **fields):
-    data = {
-        "market": "KRX",
-        "venue": "KRX",
-        "symbol": "005930",
-        "side": "buy",
-        "order_type": "00",
-        "price": "71000",
-        "quantity": "1",
-        "idempotency_key": new_idempotency_key(),
-        **fields,
-    }
-    return client.post(reverse("trading:order_ticket"), data, HTTP_ACCEPT_LANGUAGE=language)
-
-
 @pytest.mark.parametrize(
     ("language", "message"),
     [
@@ -127,7 +112,7 @@ def test_ticket_refuses_a_krx_holiday_from_the_calendar(
         is_trading_day=False,
         is_settlement_day=False,
     )
-    response = _post(alice_client, language)
+    response = post_ticket(alice_client, language)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert Order.objects.count() == 0

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.actions import select_credential, verify_credential
+from tests.helpers import post_ticket
 from trading import rules
-from trading.forms import new_idempotency_key
 from trading.models import Order
 
 from .conftest import orders_at_sim
@@ -50,21 +50,6 @@ def offered_types(page: str) -> list[str]:
     return re.findall(r'<option value="(\d\d)"', select.group(1))
 
 
-def post(client, language="en", **fields):
-    data = {
-        "market": "KRX",
-        "venue": "KRX",
-        "symbol": "005930",
-        "side": "buy",
-        "order_type": "00",
-        "price": "71000",
-        "quantity": "1",
-        "idempotency_key": new_idempotency_key(),
-        **fields,
-    }
-    return client.post(reverse("trading:order_ticket"), data, HTTP_ACCEPT_LANGUAGE=language)
-
-
 @pytest.mark.parametrize(
     ("language", "message"),
     [
@@ -76,7 +61,7 @@ def test_paper_before_the_open_is_refused_in_words(
     sim, credential, alice_client, krx_clock, language, message
 ):
     krx_clock("08:59")
-    response = post(alice_client, language)
+    response = post_ticket(alice_client, language)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert orders_at_sim(sim, credential) == 0
@@ -108,11 +93,11 @@ def test_closing_auction_takes_limit_market_and_conditional_only(
     krx_clock("15:25")
     page = alice_client.get(reverse("trading:order_ticket")).content.decode()
     assert offered_types(page) == ["00", "01", "02"]
-    refused = post(alice_client, language, order_type="03", price="")
+    refused = post_ticket(alice_client, language, order_type="03", price="")
     assert refused.status_code == 400
     assert message in refused.content.decode()
     assert orders_at_sim(sim, credential) == 0
-    sent = post(alice_client, price="70000")
+    sent = post_ticket(alice_client, price="70000")
     assert sent.status_code == 302
     assert Order.objects.get().status == Order.Status.ACCEPTED
 
@@ -124,10 +109,10 @@ def test_after_hours_single_price_is_the_only_type_and_is_sent_as_07(
     sim.market.set_price("005930", 71000)
     page = alice_client.get(reverse("trading:order_ticket"), {"symbol": "005930"}).content
     assert offered_types(page.decode()) == ["07"]
-    limit = post(alice_client, order_type="00", confirmed="on")
+    limit = post_ticket(alice_client, order_type="00", confirmed="on")
     assert limit.status_code == 400
     assert "not taken during the After-hours single price" in limit.content.decode()
-    sent = post(alice_client, order_type="07", price="71000", confirmed="on")
+    sent = post_ticket(alice_client, order_type="07", price="71000", confirmed="on")
     assert sent.status_code == 302
     order = Order.objects.get()
     assert (order.order_type, order.status) == ("07", Order.Status.ACCEPTED)
@@ -138,7 +123,7 @@ def test_after_hours_single_price_is_the_only_type_and_is_sent_as_07(
 def test_post_market_off_hours_goes_out_without_a_price(sim, real, alice_client, krx_clock):
     krx_clock("15:45")
     sim.market.set_price("005930", 71000)
-    sent = post(alice_client, order_type="06", price="", confirmed="on")
+    sent = post_ticket(alice_client, order_type="06", price="", confirmed="on")
     assert sent.status_code == 302
     order = Order.objects.get()
     row = sim.market.ledgers[real.app_key].orders[order.kis_order_no.zfill(10)]
@@ -149,6 +134,6 @@ def test_paper_after_hours_is_closed(sim, credential, alice_client, krx_clock):
     krx_clock("16:30")
     page = alice_client.get(reverse("trading:order_ticket")).content.decode()
     assert "Closed" in page
-    response = post(alice_client, order_type="00")
+    response = post_ticket(alice_client, order_type="00")
     assert response.status_code == 400
     assert orders_at_sim(sim, credential) == 0

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.actions import select_credential, verify_credential
 from market.models import Symbol
+from tests.helpers import post_ticket
 from trading.forms import new_idempotency_key
 from trading.models import Order
 
@@ -39,21 +40,6 @@ def ticket_page(client, **params) -> str:
     return response.content.decode()
 
 
-def post(client, language="en", **fields):
-    data = {
-        "market": "KRX",
-        "venue": "KRX",
-        "symbol": SAMSUNG,
-        "side": "buy",
-        "order_type": "00",
-        "price": "71000",
-        "quantity": "1",
-        "idempotency_key": new_idempotency_key(),
-        **fields,
-    }
-    return client.post(reverse("trading:order_ticket"), data, HTTP_ACCEPT_LANGUAGE=language)
-
-
 def test_the_ticket_prices_nxt_from_nxt(sim, real, alice_client):
     sim.market.set_price(SAMSUNG, 71000)
     sim.market.set_liquidity(SAMSUNG, 100)
@@ -63,7 +49,7 @@ def test_the_ticket_prices_nxt_from_nxt(sim, real, alice_client):
     assert 'data-price="71100"' in nxt  # NXT trades one tick above KRX in the simulator
     assert "NXT quote" in nxt and "KRX quote" in krx
     # The NXT book's best ask is 71,200: the price the ticket suggests fills there.
-    sent = post(alice_client, venue="NXT", price="71200", confirmed="on")
+    sent = post_ticket(alice_client, venue="NXT", price="71200", confirmed="on")
     assert sent.status_code == 302
     order = Order.objects.get()
     assert order.venue == "NXT"
@@ -77,7 +63,7 @@ def test_the_ticket_prices_nxt_from_nxt(sim, real, alice_client):
 
 def test_sor_goes_out_as_sor(sim, real, alice_client):
     sim.market.set_price(SAMSUNG, 71000)
-    assert post(alice_client, venue="SOR", price="70000", confirmed="on").status_code == 302
+    assert post_ticket(alice_client, venue="SOR", price="70000", confirmed="on").status_code == 302
     order = Order.objects.get()
     assert sim.market.ledgers[real.app_key].orders[order.kis_order_no.zfill(10)].venue == "SOR"
 
@@ -90,7 +76,7 @@ def test_sor_goes_out_as_sor(sim, real, alice_client):
     ],
 )
 def test_nxt_refuses_market_orders_in_words(sim, real, alice_client, language, message):
-    response = post(alice_client, language, venue="NXT", order_type="01", price="")
+    response = post_ticket(alice_client, language, venue="NXT", order_type="01", price="")
     assert response.status_code == 400
     assert message in response.content.decode()
     assert orders_at_sim(sim, real) == 0
@@ -104,7 +90,7 @@ def test_nxt_refuses_market_orders_in_words(sim, real, alice_client, language, m
     ],
 )
 def test_paper_refuses_sor_in_words(sim, credential, alice_client, language, message):
-    response = post(alice_client, language, venue="SOR")
+    response = post_ticket(alice_client, language, venue="SOR")
     assert response.status_code == 400
     assert message in response.content.decode()
     assert orders_at_sim(sim, credential) == 0
@@ -126,7 +112,7 @@ def test_the_ticket_names_the_stock_from_search_info_on_real(sim, real, alice_cl
     ticket_page(alice_client)  # the name is kept: KIS is asked once
     after = sum(1 for r in sim.stats.requests() if r.path.endswith("/search-info"))
     assert after - before == 1
-    placed = post(alice_client, price="70000", confirmed="on")
+    placed = post_ticket(alice_client, price="70000", confirmed="on")
     assert placed.status_code == 302
     assert Order.objects.get().symbol_name == "삼성전자"
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from tests.helpers import ticket_form
 from trading import actions
 from trading.forms import new_idempotency_key
 from trading.models import Order
@@ -16,20 +17,6 @@ from trading.models import Order
 from .conftest import orders_at_sim, ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def ticket_post(**fields) -> dict:
-    return {
-        "market": "KRX",
-        "venue": "KRX",
-        "symbol": "005930",
-        "side": "buy",
-        "order_type": "00",
-        "price": "71000",
-        "quantity": "1",
-        "idempotency_key": new_idempotency_key(),
-        **fields,
-    }
 
 
 def test_ticket_shows_quote_book_buyable_and_tick_steps(sim, credential, alice_client):
@@ -48,7 +35,7 @@ def test_ticket_shows_quote_book_buyable_and_tick_steps(sim, credential, alice_c
 
 def test_ticket_post_places_an_order_and_redirects_to_it(sim, credential, alice_client):
     sim.market.set_price("005930", 71000)
-    response = alice_client.post(reverse("trading:order_ticket"), ticket_post(price="70000"))
+    response = alice_client.post(reverse("trading:order_ticket"), ticket_form(price="70000"))
     order = Order.objects.get()
     assert response.status_code == 302
     assert response["Location"] == order.get_absolute_url()
@@ -60,7 +47,7 @@ def test_ticket_post_places_an_order_and_redirects_to_it(sim, credential, alice_
 
 def test_the_same_form_posted_twice_creates_one_order(sim, credential, alice_client):
     sim.market.set_price("005930", 71000)
-    data = ticket_post(price="70000")
+    data = ticket_form(price="70000")
     first = alice_client.post(reverse("trading:order_ticket"), data)
     second = alice_client.post(reverse("trading:order_ticket"), data)
     assert first.status_code == second.status_code == 302
@@ -101,7 +88,7 @@ def test_every_ticket_check_says_why_in_words(sim, credential, alice_client, fie
     sim.market.set_price("005930", 71000)
     with sim.market.lock:
         sim.market.ledgers[credential.app_key].cash["KRW"] = Decimal(100_000_000)
-    response = alice_client.post(reverse("trading:order_ticket"), ticket_post(**fields))
+    response = alice_client.post(reverse("trading:order_ticket"), ticket_form(**fields))
     assert response.status_code == 400
     assert message in response.content.decode()
     assert Order.objects.count() == 0
@@ -116,7 +103,7 @@ def test_ticket_refuses_outside_the_session(sim, credential, alice_client, setti
     settings.KISWEB_MARKET_HOURS = "krx"
     saturday = dt.datetime(2026, 12, 5, 10, 0, tzinfo=rules.KST)
     monkeypatch.setattr(rules, "kst_now", lambda: saturday)
-    response = alice_client.post(reverse("trading:order_ticket"), ticket_post())
+    response = alice_client.post(reverse("trading:order_ticket"), ticket_form())
     assert response.status_code == 400
     assert "The market is closed today (weekend)." in response.content.decode()
     assert orders_at_sim(sim, credential) == 0
@@ -126,7 +113,7 @@ def test_korean_messages(sim, credential, alice_client):
     sim.market.set_price("005930", 71000)
     response = alice_client.post(
         reverse("trading:order_ticket"),
-        ticket_post(venue="NXT"),
+        ticket_form(venue="NXT"),
         HTTP_ACCEPT_LANGUAGE="ko",
     )
     assert response.status_code == 400
@@ -142,7 +129,7 @@ def test_real_money_needs_a_confirmation_that_repeats_the_order(
     assert verify_credential(alice, real).ok
     select_credential(alice, real)
     sim.market.set_price("005930", 71000)
-    data = ticket_post(price="70000", quantity="3")
+    data = ticket_form(price="70000", quantity="3")
     review = alice_client.post(reverse("trading:order_ticket"), data)
     assert review.status_code == 200
     page = review.content.decode()
@@ -244,7 +231,7 @@ def test_bob_gets_404_for_every_url_with_alices_order(
     # Bob posting Alice's idempotency key creates his own order, never shows hers.
     reused = client.post(
         reverse("trading:order_ticket"),
-        ticket_post(price="65000", idempotency_key=order.idempotency_key),
+        ticket_form(price="65000", idempotency_key=order.idempotency_key),
     )
     assert reused.status_code == 302
     assert reused["Location"] != order.get_absolute_url()
