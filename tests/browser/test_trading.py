@@ -117,3 +117,44 @@ def test_a_real_money_order_is_repeated_in_words_and_sent_only_when_confirmed(
     order = Order.objects.get()
     assert order.environment == "real" and order.quantity == 3 and order.price == lower
     assert received(real.app_key) == 1
+
+
+def test_a_fill_pops_a_toast_on_the_page_the_user_is_on(
+    signed_in_page, alice, alice_credential, simulator
+):
+    """A resting paper order fills while its owner looks at the order list: the execution
+    notice reaches that tab as a toast (no reload), and the journal says filled."""
+    market = simulator.sim.market
+    market.set_liquidity("005930", 1000)
+    market.set_price("005930", 71000)
+    try:
+        verified(alice, alice_credential)
+        page = signed_in_page(alice, ALICE_PASSWORD)
+        page.goto(reverse("trading:order_ticket") + "?symbol=005930")
+        ticket = page.locator("form.ticket")
+        ticket.locator("input[name=price]").fill("70000")  # rests below the market
+        ticket.locator("input[name=quantity]").fill("3")
+        ticket.locator("button.send").click()
+        expect(page.locator(".status--accepted")).to_be_visible()
+        order = Order.objects.get(owner=alice)
+
+        page.goto(reverse("trading:order_list"))
+        strip = page.locator("[data-health]")
+        expect(strip.locator("[data-health-state]")).to_have_attribute(
+            "data-health-state", "connected", timeout=10_000
+        )
+        expect(strip.locator("[data-health-registrations]")).to_have_text("2/41")  # notices
+        expect(page.locator(".toast--notice")).to_have_count(0)
+
+        market.set_price("005930", 69900)  # the market comes down through the order
+
+        toast = page.locator(f".toast--notice[data-order-id='{order.pk}']")
+        expect(toast).to_be_visible(timeout=10_000)
+        expect(toast).to_have_attribute("role", "status")
+        expect(toast).to_contain_text("3주 매수 체결")
+        expect(toast).to_contain_text(re.compile(r"(69,900|70,000)원"))
+        order.refresh_from_db()
+        assert order.status == Order.Status.FILLED
+        assert order.filled_quantity == 3
+    finally:
+        market.set_liquidity("005930", None)
