@@ -84,6 +84,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python tools/audit_dependencies.py
 
 # The benchmarks' extra packages (pandas), from their own lock.
 $(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
