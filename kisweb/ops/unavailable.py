@@ -1,6 +1,6 @@
-"""A database that cannot be reached answers 503 with a page saying so, not a 500.
+"""A database or Redis that cannot be reached answers 503 with a page saying so, not a 500.
 
-PostgreSQL restarting or failing over is gone for seconds. Whoever meets that should read
+PostgreSQL or Redis restarting or failing over is gone for seconds. Whoever meets that should read
 that the service is briefly unavailable and to try again, and a proxy or a client should
 see ``Retry-After``. The page renders without the request (its context processors would
 ask the database again). Orders stay whole: the journal commits before KIS is called, so
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import redis.exceptions
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template import loader
@@ -20,6 +21,12 @@ from django.template import loader
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 10
+_UNREACHABLE = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 def unavailable() -> HttpResponse:
@@ -29,7 +36,7 @@ def unavailable() -> HttpResponse:
 
 
 class DatabaseUnavailableMiddleware:
-    """Turns a view's lost database connection into the 503 page."""
+    """Turns a view's lost database or Redis connection into the 503 page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -38,7 +45,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not isinstance(exception, _UNREACHABLE):
             return None
-        log.error("database unavailable: %s", type(exception).__name__)
+        log.error("service unavailable: %s", type(exception).__name__)
         return unavailable()
