@@ -25,13 +25,22 @@ class Member(Protocol):
 
 
 class LocalFanout:
-    """The quote groups this process's sockets watch, for one event loop and one layer."""
+    """The quote groups this process's sockets watch, for one event loop and one layer.
+
+    Its memberships are added again every ``refresh_s``: a Redis restarted without
+    persistence comes back empty (and channels-redis expires a membership after a day),
+    and the layer gives no sign of it, so the process would stay silent while its sockets
+    stay open (tests/ops/test_outages_hosted.py).
+    """
+
+    refresh_s = 5.0
 
     def __init__(self, layer: Any) -> None:
         self.layer = layer
         self.channel = ""
         self.members: dict[str, set[Member]] = {}
         self.task: asyncio.Task[None] | None = None
+        self.refresher: asyncio.Task[None] | None = None
         self._ready = asyncio.Lock()
 
     async def _start(self) -> None:
@@ -42,9 +51,23 @@ class LocalFanout:
                 return
             if not self.channel:
                 self.channel = await self.layer.new_channel("fanout")
-            self.task = asyncio.get_running_loop().create_task(self._run(), name="relay-fanout")
+            loop = asyncio.get_running_loop()
+            self.task = loop.create_task(self._run(), name="relay-fanout")
+            if self.refresher is None or self.refresher.done():
+                self.refresher = loop.create_task(self._refresh(), name="relay-fanout-refresh")
             for group in self.members:  # a reader that died: its memberships still stand
                 await self.layer.group_add(group, self.channel)
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_s)
+            try:
+                for group in list(self.members):
+                    await self.layer.group_add(group, self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: the next round adds them again
+                log.warning("relay: the fan-out could not renew its groups; retrying")
 
     async def join(self, group: str, member: Member) -> None:
         await self._start()
@@ -100,7 +123,8 @@ def local_fanout(layer: Any) -> LocalFanout:
 async def close_all() -> None:
     """Stop this loop's readers (tests)."""
     for fanout in _BY_LOOP.pop(asyncio.get_running_loop(), {}).values():
-        if fanout.task is not None:
-            fanout.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await fanout.task
+        for task in (fanout.task, fanout.refresher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

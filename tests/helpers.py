@@ -4,6 +4,7 @@ use a conftest's fixtures), never from one another.
 - `wait_until`: a bounded wait on a condition, in place of a sleep;
 - `Clock`, a clock the test moves; `max_in_any_window`, the rate a limiter let through;
 - child processes started the way a person starts our commands: `free_port`, `wait_for_line`;
+- `PrivateRedis`, `PrivatePostgres`: services of a test's own, to stop and restart;
 - `LiveDaphne`: a real daphne serving the real ``kisweb.asgi.application`` in a forked process.
   Forking (not spawning) means the child starts with the parent's configured settings: the
   test database name, the simulator's endpoints, anything a fixture changed before the fork;
@@ -14,9 +15,13 @@ use a conftest's fixtures), never from one another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -187,3 +192,119 @@ def post_ticket(client, language: str = "en", **fields: str):
     return client.post(
         reverse("trading:order_ticket"), ticket_form(**fields), HTTP_ACCEPT_LANGUAGE=language
     )
+
+
+# ---------------------------------------------------------------- private services
+
+# Outage tests stop and restart PostgreSQL and Redis. They never touch the machine's own
+# (other checkouts test against them): each starts a private one on a free port.
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+def postgres_missing_reason() -> str | None:
+    """Why a private PostgreSQL cannot be made here, or None when it can."""
+    if _postgres_bin() is None:
+        return "PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)"
+    return None
+
+
+class PrivateRedis:
+    """``redis-server`` on a free loopback port with nothing persisted: ``restart()`` comes
+    back empty, as a Redis without persistence does after a crash."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while port_is_closed(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster (``initdb`` into a temporary directory, trust auth) on
+    a free loopback port; ``stop()`` and ``start()`` take it away and bring it back. As root
+    the server runs as the ``postgres`` user, who owns the directory."""
+
+    def __init__(self, database: str = "kisweb") -> None:
+        bin_dir = _postgres_bin()
+        if bin_dir is None:
+            raise RuntimeError(postgres_missing_reason())
+        self.bin = bin_dir
+        self.port = free_port()
+        self.database = database
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+        self.root = Path(tempfile.mkdtemp(prefix="kisweb-pg-"))
+        self.data = self.root / "data"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run(
+            [*self.as_owner, *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            *(str(self.bin / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data)),
+            *("-l", str(self.root / "server.log"), "-o", options),
+        )
+
+    def stop(self) -> None:
+        """A fast shutdown: open connections are cut, as when the server goes away."""
+        self._run(str(self.bin / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data))
+
+    def __enter__(self) -> PrivatePostgres:
+        self._run(
+            *(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"),
+            *("-A", "trust", "-E", "UTF8", "--locale", "C", "--no-sync"),
+        )
+        self.start()
+        self._run(
+            *(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)),
+            *("-U", "postgres", self.database),
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
