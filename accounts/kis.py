@@ -79,11 +79,8 @@ def call_kis(
     creds = kis_credentials(credential)
     endpoints = settings.KISWEB_KIS_ENDPOINTS[credential.environment]
     redis_url = settings.REDIS_URL or ""
-    key = (
-        credential.pk,
-        _fingerprint(creds, endpoints["rest"], endpoints["ws"], redis_url),
-        tuple(sorted(options.items())),
-    )
+    fingerprint = _fingerprint(creds, endpoints["rest"], endpoints["ws"], redis_url)
+    key = (credential.pk, fingerprint, tuple(sorted(options.items())))
 
     def make() -> KisClient:
         shared = _pool.redis(redis_url)
@@ -97,7 +94,7 @@ def call_kis(
         )
 
     async def leased() -> T:
-        async with _pool.lease(key, credential.pk, make) as client:
+        async with _pool.lease(key, (credential.pk, fingerprint), make) as client:
             return await work(client)
 
     return process_loop.run(leased)
@@ -122,6 +119,7 @@ def _fingerprint(creds: KisCredentials, *where: str) -> str:
 class _Pooled:
     client: KisClient
     credential_id: Hashable
+    fingerprint: str
     leases: int = 0
     last_used: float = field(default_factory=time.monotonic)
     retired: bool = False
@@ -162,18 +160,26 @@ class ClientPool:
 
     @contextlib.asynccontextmanager
     async def lease(
-        self, key: Hashable, credential_id: Hashable, make: Callable[[], KisClient]
+        self, key: Hashable, built_from: tuple[Hashable, str], make: Callable[[], KisClient]
     ) -> AsyncIterator[KisClient]:
+        """The client under ``key``, made by ``make`` when there is none. ``built_from`` is
+        (credential id, fingerprint): other fingerprints of that credential are out of date.
+        """
         # The pool changes only between awaits, so concurrent leases see it whole.
         cutoff = time.monotonic() - self._idle_s
         closing = self._take(lambda entry: not entry.leases and entry.last_used < cutoff)
         entry = self._clients.get(key)
         if entry is None:
-            closing += self._take(lambda other: other.credential_id == credential_id)
+            credential_id, fingerprint = built_from
+            closing += self._take(
+                lambda other: (
+                    other.credential_id == credential_id and other.fingerprint != fingerprint
+                )
+            )
             spare = [other for other in self._clients.values() if not other.leases]
             surplus = {id(other) for other in spare[: max(0, len(self._clients) + 1 - self._size)]}
             closing += self._take(lambda other: id(other) in surplus)
-            entry = self._clients[key] = _Pooled(make(), credential_id)
+            entry = self._clients[key] = _Pooled(make(), credential_id, fingerprint)
         self._clients.move_to_end(key)
         entry.leases += 1
         try:
