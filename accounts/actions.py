@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.kis import open_client
+from accounts.kisloop import process_loop
 from accounts.models import AuditEvent, Credential, KisToken
 from accounts.secrets import SecretUnavailable
 from accounts.texts import SECRET_UNREADABLE, explain_kis_error
@@ -190,7 +190,7 @@ def verify_credential(
     ensure_may_use(user, credential)
     stored = KisToken.objects.filter(credential=credential, kind=KisToken.Kind.ACCESS).first()
     try:
-        token = async_to_sync(_ensure_token)(credential)
+        token = process_loop.run(lambda: _ensure_token(credential))
     except SecretUnavailable:
         result = VerifyResult(ok=False, message=str(SECRET_UNREADABLE))
     except KisError as error:
@@ -223,7 +223,9 @@ def verify_credential(
 
 
 async def _ensure_token(credential: Credential) -> Token:
-    # Two attempts: a host that is down is reported within a second, not after retries.
+    # A client of its own, not a pooled one: the answer must come from the database and
+    # KIS, not from a token a pooled client holds. Two attempts: a host that is down is
+    # reported within a second, not after retries.
     async with open_client(credential, read_attempts=2, timeout_s=10.0) as client:
         return await client.ensure_token()
 

@@ -4,8 +4,13 @@ shared by every process that reads this database.
 The store is bound to one credential, so a token is only ever handed to the credential it
 was issued for (two users who typed the same app key never share a token). Issues are
 serialised per app key: across processes with the Redis lock from ``kisweb.kis`` when
-``REDIS_URL`` is set, within this process with a thread lock (sync views run their own
-event loops, so an ``asyncio.Lock`` could not be shared between them).
+``REDIS_URL`` is set, within this process with a thread lock (the process's KIS loop and
+the consumers' loop are different loops, so an ``asyncio.Lock`` could not be shared
+between them).
+
+Rows are read and written through ``accounts.kisloop.on_caller_thread``: a sync view's call
+uses the view's own database connection (and transaction), an async caller Django's
+thread-sensitive executor, as the async ORM would.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from contextlib import AbstractAsyncContextManager
 
 from redis.asyncio import Redis
 
+from accounts.kisloop import on_caller_thread
 from accounts.models import Credential, KisToken
 from accounts.secrets import SecretUnavailable
 from kisweb.kis import RedisIssueLock, Token, TokenKind
@@ -56,9 +62,17 @@ class DatabaseTokenStore:
     async def load(self, app_key: str, kind: TokenKind) -> Token | None:
         if app_key != self._app_key:
             return None
-        row = await KisToken.objects.filter(
+        return await on_caller_thread(lambda: self._read(app_key, kind))
+
+    async def save(self, app_key: str, kind: TokenKind, token: Token) -> None:
+        if app_key != self._app_key:
+            raise ValueError("this store belongs to another app key")
+        await on_caller_thread(lambda: self._write(app_key, kind, token))
+
+    def _read(self, app_key: str, kind: TokenKind) -> Token | None:
+        row = KisToken.objects.filter(
             credential_id=self._credential_id, kind=str(kind), app_key=app_key
-        ).afirst()
+        ).first()
         if row is None:
             return None
         try:
@@ -71,12 +85,10 @@ class DatabaseTokenStore:
             return None
         return Token(value=value, expires_at=row.expires_at, issued_at=row.issued_at)
 
-    async def save(self, app_key: str, kind: TokenKind, token: Token) -> None:
-        if app_key != self._app_key:
-            raise ValueError("this store belongs to another app key")
+    def _write(self, app_key: str, kind: TokenKind, token: Token) -> None:
         sealed = KisToken(credential_id=self._credential_id, kind=str(kind))
         sealed.set_value(token.value)
-        await KisToken.objects.aupdate_or_create(
+        KisToken.objects.update_or_create(
             credential_id=self._credential_id,
             kind=str(kind),
             defaults={

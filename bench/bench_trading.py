@@ -1,9 +1,12 @@
 """The order round trip through the ticket view (submit → journaled → KIS → accepted →
-redirect) against the simulator, a paced soak of orders through the same path (20 orders/s;
-``--soak 60`` for the full minute, as ``make soak`` runs it; ``make bench`` runs a short
-one), and the portfolio page's server time and database queries with 5 and 50 holdings.
+redirect) against the simulator, a paced soak of orders through the same path (20 orders/s
+from 8 concurrent senders; ``--soak 60`` for the full minute, as ``make soak`` runs it;
+``make bench`` runs a short one), and the portfolio page's server time and database queries
+with 5 and 50 holdings.
 
-Django's test client and a fresh SQLite database run in this process, the simulator on a
+Django's test client and a fresh SQLite database (``DATABASE_URL`` for another; with
+concurrent senders SQLite's single writer lock and its sleeping busy handler shape the
+soak's tail) run in this process, the simulator on a
 thread of it (``--sim-process`` puts it in a process of its own, as KIS is outside ours;
 on one process the two share the GIL and each figure includes the simulator's work).
 KIS's per-second limits (client and simulator) are lifted so the figures show
@@ -20,6 +23,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -51,6 +55,7 @@ from trading.models import Order  # noqa: E402
 ORDERS = int(os.environ.get("BENCH_TRADING_ORDERS", "500"))
 PAGE_LOADS = 30
 SOAK_RATE_PER_S = 20
+SOAK_SENDERS = 8  # browsers posting at once
 SHORT_SOAK_S = 5.0  # make bench; make soak runs the full minute
 # Goals from issue #10 for these 2-core machines.
 ROUND_TRIP_P50_S = 0.020
@@ -198,35 +203,62 @@ def order_round_trips(runner: Sim) -> bool:
     return met
 
 
-def soak(runner: Sim, rate_per_s: int, seconds: float) -> bool:
-    """Orders sent on a fixed schedule (open loop): each one's latency counts from when it
-    was due, so a slow order delays the ones behind it and shows in their figures too.
+def soak(runner: Sim, rate_per_s: int, seconds: float, senders: int) -> bool:
+    """Orders due on a fixed schedule (open loop), sent by ``senders`` threads, each with a
+    client of its own, as browsers would: an order goes out when it is due and a sender is
+    free, and its latency counts from when it was due, so a slow order shows in the figures
+    of those queued behind it, not of every later one (one sequential sender's backlog).
     Lost: a post with no journal row, or a row KIS never received; doubled: KIS received
     more orders than the journal holds. Both are counted at the simulator."""
-    client, credential = member(runner, f"soak{rate_per_s}", cash_krw=10**13)
+    _, credential = member(runner, f"soak{rate_per_s}", cash_krw=10**13)
     runner.set_price("005930", 71000)
     count = int(rate_per_s * seconds)
     interval = 1.0 / rate_per_s
-    samples = []
+    samples: list[float] = []
+    failures: list[BaseException] = []
+    numbers = iter(range(count))
+    claim = threading.Lock()
     started = time.perf_counter()
-    for n in range(count):
-        due = started + n * interval
-        pause = due - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        form = {
-            "market": "KRX",
-            "venue": "KRX",
-            "symbol": "005930",
-            "side": "buy",
-            "order_type": "00",
-            "price": str(60000 - 100 * (n % 50)),
-            "quantity": "1",
-            "idempotency_key": new_idempotency_key(),
-        }
-        response = client.post("/trading/trade/", form)
-        samples.append(time.perf_counter() - due)
-        assert response.status_code == 302, response.status_code
+
+    def send(client: Client) -> None:
+        try:
+            while True:
+                with claim:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                due = started + n * interval
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                form = {
+                    "market": "KRX",
+                    "venue": "KRX",
+                    "symbol": "005930",
+                    "side": "buy",
+                    "order_type": "00",
+                    "price": str(60000 - 100 * (n % 50)),
+                    "quantity": "1",
+                    "idempotency_key": new_idempotency_key(),
+                }
+                response = client.post("/trading/trade/", form)
+                samples.append(time.perf_counter() - due)
+                assert response.status_code == 302, response.status_code
+        except BaseException as failure:
+            failures.append(failure)
+        finally:
+            connections.close_all()
+
+    user = credential.owner
+    threads = []
+    for _ in range(senders):
+        client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_HOST="localhost")
+        client.force_login(user)
+        threads.append(threading.Thread(target=send, args=(client,)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - started
     journal = Order.objects.filter(credential=credential)
     accepted = journal.filter(status="accepted").count()
@@ -236,13 +268,15 @@ def soak(runner: Sim, rate_per_s: int, seconds: float) -> bool:
     doubled = max(received - rows, 0)  # KIS holds more orders than the journal
     achieved = count / elapsed
     print(
-        f"soak {rate_per_s} orders/s for {seconds:.0f} s ({count} orders, "
+        f"soak {rate_per_s} orders/s for {seconds:.0f} s by {senders} senders ({count} orders, "
         f"{achieved:.1f} orders/s achieved): {percentiles(samples)}, max "
         f"{max(samples) * 1e3:.1f} ms"
     )
     print(f"  journal rows {rows}, accepted {accepted}, simulator received {received}")
-    print(f"  lost {lost}, doubled {doubled}")
-    met = lost == 0 and doubled == 0 and accepted == received == rows == count
+    print(f"  lost {lost}, doubled {doubled}, senders failed {len(failures)}")
+    for failure in failures[:3]:
+        print(f"    {type(failure).__name__}: {failure}")
+    met = not failures and lost == 0 and doubled == 0 and accepted == received == rows == count
     print(f"  goal zero lost, zero doubled: {'met' if met else 'MISSED'}")
     return met
 
@@ -268,6 +302,9 @@ def portfolio(runner: Sim, holdings: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--soak", type=float, default=None, help="soak seconds only (60)")
+    parser.add_argument(
+        "--senders", type=int, default=SOAK_SENDERS, help="soak threads posting at once"
+    )
     parser.add_argument(
         "--sim-process", action="store_true", help="the simulator in a process of its own"
     )
@@ -296,9 +333,9 @@ def main() -> int:
         }
         settings.KISWEB_MARKET_HOURS = "always"
         if args.soak is not None:
-            return 0 if soak(runner, SOAK_RATE_PER_S, args.soak) else 1
+            return 0 if soak(runner, SOAK_RATE_PER_S, args.soak, args.senders) else 1
         fast_enough = order_round_trips(runner)
-        soaked = soak(runner, SOAK_RATE_PER_S, SHORT_SOAK_S)
+        soaked = soak(runner, SOAK_RATE_PER_S, SHORT_SOAK_S, args.senders)
         few, many = portfolio(runner, 5), portfolio(runner, 50)
     flat = few == many
     print(f"portfolio queries do not grow with the holdings: {'met' if flat else 'MISSED'}")

@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -54,7 +53,7 @@ from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.actions import may_use
-from accounts.kis import open_client
+from accounts.kis import call_kis
 from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
 from kisweb.kis import (
@@ -373,21 +372,12 @@ async def _send_new(client: KisClient, order: Order) -> OrderAck:
 
 
 def _run(credential: Credential, work: Callable[[KisClient], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with open_client(credential, timeout_s=ORDER_TIMEOUT_S) as client:
-            return await work(client)
-
-    return async_to_sync(run)()
+    return call_kis(credential, work, timeout_s=ORDER_TIMEOUT_S)
 
 
 def read_kis(credential: Credential, work: Callable[[KisClient], Awaitable[T]]) -> T:
     """Run reads against KIS for ``credential`` (views use this for quotes and balances)."""
-
-    async def run() -> T:
-        async with open_client(credential) as client:
-            return await work(client)
-
-    return async_to_sync(run)()
+    return call_kis(credential, work)
 
 
 def _audit_detail(order: Order) -> dict[str, Any]:
@@ -482,11 +472,7 @@ def _run_reads(
             us_rows = await client.us_executions(start - dt.timedelta(days=1), today)
         return rows, us_rows, complete
 
-    async def run() -> tuple[list[Execution], list[UsExecution], bool]:
-        async with open_client(credential) as client:
-            return await read(client)
-
-    return async_to_sync(run)()
+    return call_kis(credential, read)
 
 
 def _distinct(rows: Iterable[Execution]) -> list[Execution]:

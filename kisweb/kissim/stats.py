@@ -16,6 +16,7 @@ class RequestRecord:
     tr_id: str
     status: int
     msg_cd: str
+    connection: int = 0  # which TCP connection carried it, numbered from 1 per simulator
 
 
 class Stats:
@@ -65,6 +66,10 @@ class Stats:
     def session_closed(self, appkey: str) -> None:
         with self._lock:
             self._sessions[appkey] -= 1
+
+    def connections(self, appkey: str) -> int:
+        """How many TCP connections carried this app key's API requests."""
+        return len({r.connection for r in self.requests(appkey=appkey)})
 
     def token_issues(self, appkey: str) -> int:
         return self._tokens[appkey]

@@ -9,9 +9,11 @@ request to the TR handler its route names.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -140,6 +142,11 @@ class Api:
         self.rate_limits = {**RATE_LIMITS, **(rate_limits or {})}
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self.inflight: set[asyncio.Task[object]] = set()
+        # A number per TCP connection, so tests can see whether a client kept its own alive.
+        self._connections: weakref.WeakKeyDictionary[asyncio.BaseTransport, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._connection_numbers = itertools.count(1)
 
     def application(self, env: str) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
@@ -185,7 +192,7 @@ class Api:
                 response = await self._dispatch(request, env, path, raw)
             except AnswerLost:
                 # The order is in the book; the caller never hears so (§5, EGW00301-style).
-                self._record(arrived, env, appkey, path, tr_id, 0, "")
+                self._record(request, arrived, env, appkey, path, tr_id, 0, "")
                 if request.transport:
                     request.transport.close()
                 return web.Response(status=204)
@@ -195,13 +202,33 @@ class Api:
                 # Input we failed to anticipate still gets KIS's answer, never a crash page.
                 log.exception("kissim: unexpected input on %s", path)
                 response = wire.error_response(wire.SERVER_ERROR, tr_id)
-        self._record(arrived, env, appkey, path, tr_id, response.status, _msg_cd(response))
+        self._record(request, arrived, env, appkey, path, tr_id, response.status, _msg_cd(response))
         return response
 
     def _record(
-        self, t: float, env: str, appkey: str, path: str, tr_id: str, status: int, msg_cd: str
+        self,
+        request: web.Request,
+        t: float,
+        env: str,
+        appkey: str,
+        path: str,
+        tr_id: str,
+        status: int,
+        msg_cd: str,
     ) -> None:
-        self.sim.stats.record_request(RequestRecord(t, env, appkey, path, tr_id, status, msg_cd))
+        self.sim.stats.record_request(
+            RequestRecord(
+                t, env, appkey, path, tr_id, status, msg_cd, self._connection(request.transport)
+            )
+        )
+
+    def _connection(self, transport: asyncio.BaseTransport | None) -> int:
+        """The number of the TCP connection a request came on (0: already gone)."""
+        if transport is None:
+            return 0
+        if transport not in self._connections:
+            self._connections[transport] = next(self._connection_numbers)
+        return self._connections[transport]
 
     async def _dispatch(
         self, request: web.Request, env: str, path: str, raw: bytes
