@@ -3,8 +3,10 @@ write through ``trading.actions``. A KIS error is a banner on the page, never a 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -185,20 +187,30 @@ def _read_market(
                     (h.sellable_quantity for h in us.holdings if h.symbol == symbol), 0
                 )
             return found
-        # The quote comes from the venue the order goes to (J / NX / UN).
-        found.quote = await client.quote(symbol, Venue(venue))
+        # The quote comes from the venue the order goes to (J / NX / UN). The reads that
+        # do not need the quote's answer go out beside it, not after it.
+        kind = OrderType(order_type) if order_type in _ORDER_TYPES else OrderType.LIMIT
+        priced = kind.needs_price and price
+        beside: list[Awaitable[Any]] = [client.quote(symbol, Venue(venue))]
         if with_book:
-            found.book = await client.order_book(symbol, Venue(venue))
+            beside.append(client.order_book(symbol, Venue(venue)))
         if side == Order.Side.SELL:
-            balance = await client.balance()
+            beside.append(client.balance())
+        elif priced:
+            beside.append(client.buying_power(symbol, price, kind))
+        answers = list(await asyncio.gather(*beside))
+        found.quote = answers.pop(0)
+        if with_book:
+            found.book = answers.pop(0)
+        if side == Order.Side.SELL:
+            balance = answers.pop(0)
             held = next((h for h in balance.holdings if h.symbol == symbol), None)
             found.sellable = held.sellable_quantity if held else 0
             found.symbol_name = found.symbol_name or (held.name if held else "")
         else:
-            kind = OrderType(order_type) if order_type in _ORDER_TYPES else OrderType.LIMIT
-            power = await client.buying_power(
-                symbol, price if kind.needs_price and price else found.quote.price, kind
-            )
+            power = answers.pop(0) if priced else None
+            if power is None:
+                power = await client.buying_power(symbol, found.quote.price, kind)
             found.buyable = power.no_margin_quantity
         return found
 
