@@ -139,6 +139,10 @@ KISWEB_RELAY_RENEW_S = 20  # consumers renew their lease this often
 KISWEB_RELAY_MAX_SYMBOLS = 60  # per browser socket
 KISWEB_RELAY_MAX_MESSAGES_PER_S = 20  # per browser socket
 KISWEB_RELAY_SOCKET_QUEUE = 200  # quotes queued per socket before the oldest is dropped
+# `runrelay`'s Redis leases (market/lease.py), in ms: when the active relay dies, a standby
+# takes over within about one TTL plus one renew period. Renew under half the TTL.
+KISWEB_RELAY_REDIS_LEASE_TTL_MS = config.env_int("KISWEB_RELAY_REDIS_LEASE_TTL_MS", 5000)
+KISWEB_RELAY_REDIS_LEASE_RENEW_MS = config.env_int("KISWEB_RELAY_REDIS_LEASE_RENEW_MS", 1500)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
