@@ -117,7 +117,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb", "capacity": 1000},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
+            # channels-redis blocks in BZPOPMIN on an idle channel: every idle receive
+            # raised TimeoutError (consumers died, the relay logged it every 5 s).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": "kisweb",
+                "capacity": 1000,
+            },
         }
     }
 else:

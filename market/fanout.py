@@ -41,7 +41,10 @@ class LocalFanout:
             if self.task is not None and not self.task.done():
                 return
             if not self.channel:
-                self.channel = await self.layer.new_channel("fanout")
+                # The default prefix: channels-redis reads every process-local channel
+                # of one prefix from one Redis list, and its sockets (``specific``) hold
+                # that read; a "fanout." channel's list was never read (no frames at all).
+                self.channel = await self.layer.new_channel()
             self.task = asyncio.get_running_loop().create_task(self._run(), name="relay-fanout")
             for group in self.members:  # a reader that died: its memberships still stand
                 await self.layer.group_add(group, self.channel)

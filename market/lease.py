@@ -139,15 +139,21 @@ class RelayLeases:
         return cls(redis, ttl_s=ttl_s, renew_s=renew_s)
 
     async def wait_active(self) -> int:
-        """Stand by until this relay holds the ``active`` lease; returns its fence."""
+        """Stand by until this relay holds the ``active`` lease; returns its fence. Between
+        attempts it sleeps until the holder's lease would lapse (at most ``renew_s``), so
+        a dead holder is replaced within milliseconds of its TTL running out."""
         while True:
+            pause = self.renew_s
             try:
                 if await self.active.acquire():
                     assert self.active.fence is not None
                     return self.active.fence
+                left_ms = await self.redis.pttl(self.active.key)
+                if left_ms >= 0:
+                    pause = min(pause, left_ms / 1000 + 0.01)
             except RedisError as error:
                 log.warning("relay: the active lease cannot be asked for: %s", type(error).__name__)
-            await asyncio.sleep(self.renew_s)
+            await asyncio.sleep(pause)
 
     async def hold_key(self, name: str) -> int | None:
         """The fence of this relay's lease on ``name``, taken now if free; None if another
