@@ -119,7 +119,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb", "capacity": 1000},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
+            # channels-redis blocks in BZPOPMIN on an idle channel: every idle receive
+            # raised TimeoutError (consumers died, the relay logged it every 5 s).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": "kisweb",
+                "capacity": 1000,
+            },
         }
     }
 else:
@@ -141,6 +148,10 @@ KISWEB_RELAY_RENEW_S = 20  # consumers renew their lease this often
 KISWEB_RELAY_MAX_SYMBOLS = 60  # per browser socket
 KISWEB_RELAY_MAX_MESSAGES_PER_S = 20  # per browser socket
 KISWEB_RELAY_SOCKET_QUEUE = 200  # quotes queued per socket before the oldest is dropped
+# `runrelay`'s Redis leases (market/lease.py), in ms: when the active relay dies, a standby
+# takes over within about one TTL plus one renew period. Renew under half the TTL.
+KISWEB_RELAY_REDIS_LEASE_TTL_MS = config.env_int("KISWEB_RELAY_REDIS_LEASE_TTL_MS", 5000)
+KISWEB_RELAY_REDIS_LEASE_RENEW_MS = config.env_int("KISWEB_RELAY_REDIS_LEASE_RENEW_MS", 1500)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -40,6 +40,7 @@ _HUB_HANDLERS = {
     "relay.subscribed": "relay_subscribed",
     "relay.error": "relay_error",
     "relay.notice": "relay_notice",
+    "relay.hello": "relay_hello",
 }
 
 
@@ -158,6 +159,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
             self.ready = True
             return
         await self._join(hub.status_group(self.app_key))
+        await self._join(hub.HELLO_GROUP)
         hub.ensure_local_hub()
         await self._tell_hub("relay.renew", interests="")
         self.tasks.append(asyncio.create_task(self._renew()))
@@ -311,6 +313,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 "mode": message.get("mode", "live"),
             }
         )
+
+    async def relay_hello(self, message: dict[str, Any]) -> None:
+        """A relay took over (or restarted): it learns this socket's state now."""
+        await self._tell_hub("relay.renew", interests=hub.encode_interests(self.interests))
 
     async def relay_error(self, message: dict[str, Any]) -> None:
         self._error(str(message.get("code", "bad_message")), str(message.get("symbol", "")))

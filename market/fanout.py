@@ -50,7 +50,10 @@ class LocalFanout:
             if self.task is not None and not self.task.done():
                 return
             if not self.channel:
-                self.channel = await self.layer.new_channel("fanout")
+                # The default prefix: channels-redis reads every process-local channel
+                # of one prefix from one Redis list, and its sockets (``specific``) hold
+                # that read; a "fanout." channel's list was never read (no frames at all).
+                self.channel = await self.layer.new_channel()
             loop = asyncio.get_running_loop()
             self.task = loop.create_task(self._run(), name="relay-fanout")
             if self.refresher is None or self.refresher.done():

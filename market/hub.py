@@ -23,7 +23,9 @@ Hub -> consumer: ``relay.subscribed`` (symbol, streams, mode) and ``relay.error`
 symbol) on its channel; ``relay.frame`` (group, kind, text) on quote groups (each web
 process joins them once, ``market.fanout``); ``relay.status``
 (text) on the app key's status group; ``relay.notice`` (symbol, name, side, quantity,
-price, kind, order_id) on the owner's user group only.
+price, kind, order_id) on the owner's user group only; ``relay.hello`` (no fields) on
+``HELLO_GROUP`` when a relay starts serving, which every socket answers with a
+``relay.renew`` at once (a relay taking over learns every interest in one round).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from kisweb.kis.realtime import (
 )
 from kisweb.kis.realtime.events import NoticeAction
 from kisweb.ops.heartbeat import abeat
+from market.lease import RelayLeases
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,14 @@ LAYER_RETRY_S = 1.0
 _DOMESTIC_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KONEX"})
 _US_EXCHANGES = {"NASD": UsExchange.NASDAQ, "NYSE": UsExchange.NYSE, "AMEX": UsExchange.AMEX}
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+HELLO_GROUP = "relay.hello"  # every socket with a credential; a new active relay calls it
+
 
 Registration = tuple[str, str]  # (tr_id, tr_key)
+
+
+class KeyHeldElsewhere(Exception):
+    """Another relay holds this app key's lease (by its hash): no session is opened here."""
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -307,8 +316,10 @@ class Hub:
         delayed_poll_s: float | None = None,
         orders_scan_s: float | None = None,
         session_options: dict[str, Any] | None = None,
+        leases: RelayLeases | None = None,
     ) -> None:
         self.layer = layer or get_channel_layer()
+        self.leases = leases
         self.channel = channel or hub_channel()
         self.grace_s = float(
             grace_s if grace_s is not None else _setting("KISWEB_RELAY_GRACE_S", 30)
@@ -337,11 +348,57 @@ class Hub:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
+        """Serve until cancelled. With ``leases`` (``runrelay``), only while this relay
+        holds the ``active`` lease: a standby waits for it, and a relay that loses it closes
+        its sessions, forgets every socket and stands by again (market/lease.py)."""
+        if self.leases is None:
+            await self._serve()
+            return
+        try:
+            while True:
+                fence = await self.leases.wait_active()
+                log.info("relay: active (fence %d)", fence)
+                await self._serve_while_active()
+                log.warning("relay: the active lease was lost; standing by")
+        finally:
+            await self.leases.release_all()
+
+    async def _serve_while_active(self) -> None:
+        assert self.leases is not None
+        serving = asyncio.create_task(self._serve(), name="relay-serve")
+        keeping = asyncio.create_task(self.leases.keep(self._key_lost), name="relay-leases")
+        try:
+            await asyncio.wait({serving, keeping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            keeping.cancel()
+            serving.cancel()
+            await asyncio.gather(serving, keeping, return_exceptions=True)
+            self.sockets.clear()  # the next active relay learns them again (relay.hello)
+        if not serving.cancelled() and (error := serving.exception()) is not None:
+            raise error
+
+    async def _key_lost(self, name: str) -> None:
+        """Another relay holds this app key now: its session here closes at once."""
+        for upstream in list(self.upstreams.values()):
+            if key_hash(upstream.app_key) == name:
+                log.warning("relay: lost the lease of app key %s; closing its session", name)
+                await self._close_upstream(upstream)
+
+    async def _hello(self) -> None:
+        """Every socket answers with its whole state now (``relay.renew``), so a relay that
+        just took over serves them at once instead of after their next renew."""
+        try:
+            await self.layer.group_send(HELLO_GROUP, {"type": "relay.hello"})
+        except Exception as error:  # the renews teach us the same, only later
+            log.warning("relay: the hello was not sent: %s", type(error).__name__)
+
+    async def _serve(self) -> None:
         self._tasks = [
             asyncio.create_task(self._sweep(), name="relay-sweep"),
             asyncio.create_task(self._scan_orders(), name="relay-orders"),
             asyncio.create_task(self._beat(), name="relay-heartbeat"),
         ]
+        await self._hello()
         try:
             while True:
                 try:
@@ -599,33 +656,45 @@ class Hub:
                     credential.owner_id,
                 )
                 return upstream
-            from accounts.kis import open_client
+            if self.leases is not None and await self.leases.hold_key(key_hash(app_key)) is None:
+                raise KeyHeldElsewhere(key_hash(app_key))
+            try:
+                return await self._open_upstream(credential)
+            except BaseException:
+                if self.leases is not None:
+                    await self.leases.release_key(key_hash(app_key))
+                raise
 
-            overseas = bool(_setting("KISWEB_RELAY_OVERSEAS_NOTICES", True))
-            notice_slots = (2 if overseas else 1) if credential.hts_id else 0
-            upstream = Upstream(app_key, str(credential.pk), notice_slots)
-            upstream.owners[_account(credential.account_number)] = (
-                str(credential.pk),
-                credential.owner_id,
-            )
-            upstream.client = await upstream.stack.enter_async_context(open_client(credential))
-            session = RealtimeSession(upstream.client, **self.session_options)
-            upstream.session = session
-            events = session.events()
-            await session.start()
-            with contextlib.suppress(TimeoutError):
-                # Usually a few ms; if KIS is slow, registrations go out on connect.
-                await session.wait_open(float(_setting("KISWEB_RELAY_OPEN_WAIT_S", 2)))
-            self.upstreams[app_key] = upstream
-            upstream.tasks = [
-                asyncio.create_task(self._pump(upstream, events), name="relay-pump"),
-                asyncio.create_task(self._poll_delayed(upstream), name="relay-delayed"),
-            ]
-            if credential.hts_id:
-                # The notice slots are reserved before any quote takes one (§6).
-                with contextlib.suppress(KisError):
-                    await session.subscribe_notices(overseas=overseas)
-            return upstream
+    async def _open_upstream(self, credential: Any) -> Upstream:
+        """The session of ``credential``'s app key, opened (the caller holds its lease)."""
+        from accounts.kis import open_client
+
+        app_key = credential.app_key
+        overseas = bool(_setting("KISWEB_RELAY_OVERSEAS_NOTICES", True))
+        notice_slots = (2 if overseas else 1) if credential.hts_id else 0
+        upstream = Upstream(app_key, str(credential.pk), notice_slots)
+        upstream.owners[_account(credential.account_number)] = (
+            str(credential.pk),
+            credential.owner_id,
+        )
+        upstream.client = await upstream.stack.enter_async_context(open_client(credential))
+        session = RealtimeSession(upstream.client, **self.session_options)
+        upstream.session = session
+        events = session.events()
+        await session.start()
+        with contextlib.suppress(TimeoutError):
+            # Usually a few ms; if KIS is slow, registrations go out on connect.
+            await session.wait_open(float(_setting("KISWEB_RELAY_OPEN_WAIT_S", 2)))
+        self.upstreams[app_key] = upstream
+        upstream.tasks = [
+            asyncio.create_task(self._pump(upstream, events), name="relay-pump"),
+            asyncio.create_task(self._poll_delayed(upstream), name="relay-delayed"),
+        ]
+        if credential.hts_id:
+            # The notice slots are reserved before any quote takes one (§6).
+            with contextlib.suppress(KisError):
+                await session.subscribe_notices(overseas=overseas)
+        return upstream
 
     async def _close_upstream(self, upstream: Upstream) -> None:
         self.upstreams.pop(upstream.app_key, None)
@@ -636,6 +705,8 @@ class Hub:
             await upstream.session.aclose()
         with contextlib.suppress(Exception):
             await upstream.stack.aclose()
+        if self.leases is not None:
+            await self.leases.release_key(key_hash(upstream.app_key))
 
     async def _pump(self, upstream: Upstream, events: Any) -> None:
         """Every session event becomes one flat message to one group."""

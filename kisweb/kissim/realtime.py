@@ -290,6 +290,7 @@ class Hub:
             holder = self._bound.get(account.appkey)
             if holder is not None and holder is not session:
                 self._error(session, ALREADY_IN_USE, tr_id, tr_key, rt_cd="9")
+                self.stats.session_refused(account.appkey)
                 return session.close_after_flush()  # the newer session goes, the older stays
             session.appkey = account.appkey
             self._bound[account.appkey] = session
@@ -309,6 +310,7 @@ class Hub:
             session.subs.add(sub)
             with self._index_lock:
                 self._index.setdefault(sub, set()).add(session)
+            self.stats.registration_made(account.appkey, tr_id, tr_key)
             return self._ack(session, OK_SUBSCRIBE, tr_id, tr_key)
         if sub not in session.subs:
             return self._error(session, UNSUBSCRIBE_ERROR, tr_id, tr_key)

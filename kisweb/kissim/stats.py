@@ -29,6 +29,8 @@ class Stats:
         self._approvals: Counter[str] = Counter()
         self._orders: Counter[str] = Counter()
         self._sessions: Counter[str] = Counter()
+        self._refusals: Counter[str] = Counter()
+        self._registrations: Counter[tuple[str, str, str]] = Counter()
 
     def record_request(self, record: RequestRecord) -> None:
         with self._lock:
@@ -71,6 +73,14 @@ class Stats:
         """How many TCP connections carried this app key's API requests."""
         return len({r.connection for r in self.requests(appkey=appkey)})
 
+    def session_refused(self, appkey: str) -> None:
+        with self._lock:
+            self._refusals[appkey] += 1
+
+    def registration_made(self, appkey: str, tr_id: str, tr_key: str) -> None:
+        with self._lock:
+            self._registrations[(appkey, tr_id, tr_key)] += 1
+
     def token_issues(self, appkey: str) -> int:
         return self._tokens[appkey]
 
@@ -85,6 +95,14 @@ class Stats:
         """WebSocket sessions bound to this app key that are open now."""
         return self._sessions[appkey]
 
+    def session_refusals(self, appkey: str) -> int:
+        """Sessions refused because another was bound to the app key (OPSP8996)."""
+        return self._refusals[appkey]
+
+    def registrations(self, appkey: str, tr_id: str, tr_key: str) -> int:
+        """Subscribes to (tr_id, tr_key) this app key's sessions made, each one acked."""
+        return self._registrations[(appkey, tr_id, tr_key)]
+
     def reset(self) -> None:
         """Forget history; open sessions stay counted because they are still open."""
         with self._lock:
@@ -92,3 +110,5 @@ class Stats:
             self._tokens.clear()
             self._approvals.clear()
             self._orders.clear()
+            self._refusals.clear()
+            self._registrations.clear()

@@ -195,6 +195,23 @@ async def _wait_for(condition, timeout: float = 2.0) -> None:
             await asyncio.sleep(0.01)
 
 
+async def test_refusals_and_registrations_are_counted_per_app_key(sim, paper):
+    appkey = paper.account.appkey
+    approval = await paper.approval()
+    async with await connect(paper) as first:
+        await subscribe(first, approval, "H0STCNT0", SAMSUNG)
+        await subscribe(first, approval, "H0STCNT0", SAMSUNG)  # OPSP0002: not a second one
+        for _ in range(2):
+            async with await connect(paper) as refused:
+                await subscribe(refused, approval, "H0STCNT0", SAMSUNG)
+    assert sim.stats.session_refusals(appkey) == 2
+    assert sim.stats.registrations(appkey, "H0STCNT0", SAMSUNG) == 1
+    assert sim.stats.registrations(appkey, "H0STASP0", SAMSUNG) == 0
+    sim.stats.reset()
+    assert sim.stats.session_refusals(appkey) == 0
+    assert sim.stats.registrations(appkey, "H0STCNT0", SAMSUNG) == 0
+
+
 async def test_after_disconnect_a_new_session_may_bind(sim, paper):
     approval = await paper.approval()
     async with await connect(paper) as first:
