@@ -266,12 +266,21 @@ class MarketConsumer(AsyncWebsocketConsumer):
         )
 
     async def _renew(self) -> None:
-        """The lease: the whole state, every ``renew_s`` (also re-teaches a restarted hub)."""
+        """The lease: the whole state, every ``renew_s`` (also re-teaches a restarted hub).
+        The socket's own groups (notices, status) are added again too: a Redis restarted
+        empty forgets them, and channels-redis drops a member after a day (group expiry)."""
         period = float(_setting("KISWEB_RELAY_RENEW_S", 20))
         while True:
             await asyncio.sleep(period)
-            hub.ensure_local_hub()
-            await self._tell_hub("relay.renew", interests=hub.encode_interests(self.interests))
+            try:
+                hub.ensure_local_hub()
+                for group in self.groups_joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                await self._tell_hub("relay.renew", interests=hub.encode_interests(self.interests))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis away: the next round tells it all again
+                log.warning("relay: a socket's renewal failed: %s", type(error).__name__)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:

@@ -21,6 +21,7 @@ from market.consumers import MarketConsumer, _parse
 from market.fanout import local_fanout
 from market.hub import quote_group
 from market.models import Symbol
+from tests.helpers import wait_until
 from tests.market.conftest import db
 from tests.market.conftest import ticket as _ticket
 
@@ -289,3 +290,37 @@ def test_hostile_messages_never_raise_and_only_clean_ones_pass(message):
         assert kind in ("subscribe", "unsubscribe")
         assert symbol.isascii() and 1 <= len(symbol) <= 16
         assert streams and streams <= {"trade", "book"}
+
+
+async def test_a_socket_joins_its_own_groups_again_when_the_layer_forgot_them(
+    settings, alice, alice_credential
+):
+    """A Redis restarted empty (or channels-redis's day-long group expiry) drops the socket
+    from its notice group; the next renewal adds it back, so fills reach it again."""
+    settings.KISWEB_RELAY_RENEW_S = 0.2
+    assert await db(verify_credential, alice, alice_credential)
+    communicator = await connect(alice)
+    layer = get_channel_layer()
+    group = hub_module.user_group(alice.pk)
+    await wait_until(lambda: layer.groups.get(group), "the socket to join its group")
+    (channel,) = layer.groups[group]
+    await layer.group_discard(group, channel)  # what the layer lost
+    assert channel not in layer.groups.get(group, {})
+    await wait_until(lambda: channel in layer.groups.get(group, {}), "the renewal to rejoin")
+    await layer.group_send(
+        group,
+        {
+            "type": "relay.notice",
+            "symbol": "005930",
+            "name": "삼성전자",
+            "side": "buy",
+            "quantity": "3",
+            "price": "70000",
+            "kind": "fill",
+            "order_id": "",
+            "currency": "KRW",
+        },
+    )
+    message = await next_of(communicator, "notice")
+    assert message["text"] == "Buy 3 삼성전자: filled at 70,000 KRW"
+    await communicator.disconnect()
