@@ -74,6 +74,7 @@ test: install messages browser services
 	$(BIN)/pytest -m "not hosted and not browser"
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(HOSTED_TEST_DB) \
 		$(BIN)/pytest -m "not hosted and not browser"
+	$(HOSTED_TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(HOSTED_TEST_ENV) $(BIN)/pytest -m hosted
 	$(BIN)/pytest -m browser
 
