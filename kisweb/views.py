@@ -1,5 +1,7 @@
 """The site's own pages (home, health) and its error pages."""
 
+import sys
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -15,6 +17,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from kisweb.ops.unavailable import UNREACHABLE, unavailable
 from kisweb.simstatus import simulator_status
 
 
@@ -51,4 +54,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page; a database or Redis lost before any view ran (in a middleware: the
+    session, the sign-in throttle) is the 503 page, as it is inside a view."""
+    if isinstance(sys.exc_info()[1], UNREACHABLE):
+        return unavailable()
     return HttpResponseServerError(loader.render_to_string("errors/500.html"))

@@ -21,7 +21,7 @@ from django.template import loader
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 10
-_UNREACHABLE = (
+UNREACHABLE = (
     OperationalError,
     InterfaceError,
     redis.exceptions.ConnectionError,
@@ -45,7 +45,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, _UNREACHABLE):
+        if not isinstance(exception, UNREACHABLE):
             return None
         log.error("service unavailable: %s", type(exception).__name__)
         return unavailable()

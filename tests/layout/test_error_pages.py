@@ -46,3 +46,14 @@ def test_500_page_is_csp_clean(quiet_client):
     response = quiet_client.get("/__layout__/explode/")
     assert "<script" not in response.text
     assert "style=" not in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.layout.urls")
+def test_a_database_lost_in_a_middleware_is_the_503_page(quiet_client, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.layout.urls.LostDatabaseMiddleware"]
+    response = quiet_client.get("/__layout__/lost-database/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert "Briefly unavailable" in response.text
+    assert "5432" not in response.text and "OperationalError" not in response.text

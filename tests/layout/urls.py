@@ -1,5 +1,6 @@
 """The site's URLs plus what the layout tests need: a failing view and the nav's pages."""
 
+from django.db import OperationalError
 from django.http import HttpResponse
 from django.urls import include, path
 
@@ -9,6 +10,18 @@ from kisweb.urls import urlpatterns as site_urlpatterns
 
 def explode(request):
     raise RuntimeError("layout-test-secret: this text must never reach the browser")
+
+
+class LostDatabaseMiddleware:
+    """PostgreSQL gone before any view runs, as the session middleware would meet it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/__layout__/lost-database/"):
+            raise OperationalError("connection to server at 127.0.0.1 port 5432 refused")
+        return self.get_response(request)
 
 
 def stub(request):
