@@ -117,7 +117,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kisweb", "capacity": 1000},
+            # A receive blocks in Redis for 5 s (channels-redis's BZPOPMIN timeout); redis-py
+            # 8 times a read out after 5 s by default, which killed every socket idle that
+            # long. The socket timeout must outlast the blocking pop.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": "kisweb",
+                "capacity": 1000,
+            },
         }
     }
 else:
