@@ -41,7 +41,10 @@ class LocalFanout:
             if self.task is not None and not self.task.done():
                 return
             if not self.channel:
-                self.channel = await self.layer.new_channel("fanout")
+                # The default prefix, as the sockets' own channels: channels-redis pops one
+                # process-local queue per prefix, and a reader holding its receive lock pops
+                # only its own, so a channel under another prefix starves beside them.
+                self.channel = await self.layer.new_channel()
             self.task = asyncio.get_running_loop().create_task(self._run(), name="relay-fanout")
             for group in self.members:  # a reader that died: its memberships still stand
                 await self.layer.group_add(group, self.channel)
