@@ -28,3 +28,16 @@ async def test_a_receive_outlasts_the_redis_blocking_pop():
     finally:
         sender.cancel()
         await layer.flush()
+
+
+async def test_a_burst_of_sockets_joining_at_once_is_not_refused():
+    """300 sockets connecting (or leaving) at once each make a layer call: redis-py 8
+    pools refuse a call beyond 100 open connections at once instead of waiting, so daphne
+    closed those sockets, and left their groups half joined."""
+    layer = get_channel_layer()
+    channels = [await layer.new_channel() for _ in range(300)]
+    try:
+        await asyncio.gather(*(layer.group_add("hosted.burst", c) for c in channels))
+        await asyncio.gather(*(layer.group_discard("hosted.burst", c) for c in channels))
+    finally:
+        await layer.flush()
