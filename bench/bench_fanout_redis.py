@@ -11,8 +11,10 @@ drains the hub channel in the relay's place, so the consumers' subscribe message
 somewhere. Latency is receive time minus the moment before ``group_send`` (one machine, one
 clock); lost is frames a socket never got. In the same run: ``bench_fanout.py``'s demo
 figure (simulator -> in-process hub -> in-memory layer, one daphne) for the same sockets and
-rate, and a bare ``websockets`` broadcast to the same number of sockets (the floor).
-Target: the Redis p99 within 3x the floor's, nothing lost.
+rate, and a bare ``websockets`` broadcast to the same number of sockets (the floor). The
+Redis path and the floor stay connected together and take turns (ROUNDS each), so a change
+in the machine's load reaches both. Target: the Redis p99 within 3x the floor's, nothing
+lost.
 
 KIS: four ``tests.ops.kis_caller`` processes with hosted settings and one real credential
 without a token call the simulator at once (one read each), then read 50 prices each at
@@ -44,6 +46,7 @@ SOCKETS = int(os.environ.get("BENCH_FANOUT_SOCKETS", "500"))
 DAPHNES = 2
 RATE = 10
 FRAMES = int(os.environ.get("BENCH_FANOUT_FRAMES", "300"))
+ROUNDS = 3  # the Redis path and the floor take turns, FRAMES / ROUNDS frames at a time
 SYMBOL = "005930"
 P99_TARGET_X_FLOOR = 3.0
 KIS_PROCESSES = 4
@@ -154,15 +157,15 @@ async def warm_up_until_ready(child: subprocess.Popen, publish) -> None:
         raise RuntimeError(f"clients did not start: {line.result()!r}")
 
 
-async def publish_frames(publish) -> dict[int, float]:
-    sent: dict[int, float] = {}
+async def publish_frames(publish, ks: range, sent: dict[int, float]) -> None:
+    """Frames ``ks`` at RATE a second, noting when each was sent; then the time the last
+    ones need to reach the sockets."""
     started = time.monotonic()
-    for k in range(FRAMES):
-        await asyncio.sleep(max(0.0, started + k / RATE - time.monotonic()))
+    for n, k in enumerate(ks):
+        await asyncio.sleep(max(0.0, started + n / RATE - time.monotonic()))
         sent[k] = time.time()
         await publish(k)
-    await asyncio.sleep(2.0)  # the last frames' way to the sockets
-    return sent
+    await asyncio.sleep(2.0)
 
 
 def latency_figures(sent: dict[int, float], received, count: int) -> dict[str, float]:
@@ -229,65 +232,68 @@ def demo_figure() -> str:
     return f"no figure (bench_fanout.py exited {done.returncode}: {done.stderr[-300:]})"
 
 
-async def redis_run(urls: list[str], cookie: str, group: str, daphnes) -> dict[str, float]:
+async def side_by_side(
+    urls: list[str], cookie: str, group: str, daphnes
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The Redis path and the floor, both connected all along and measured in turns
+    (ROUNDS of each, alternating), so a change in the machine's load hits both alike."""
     from channels.layers import get_channel_layer
+    from websockets.asyncio.server import broadcast, serve
 
     from market.hub import hub_channel
 
     layer = get_channel_layer()
+    floor_sockets: set = set()
 
     async def drain_hub() -> None:
         while True:
             await layer.receive(hub_channel())
 
-    async def publish(k: int) -> None:
-        text = frame_text(k)
-        await layer.group_send(
-            group, {"type": "relay.frame", "group": group, "kind": "trade", "text": text}
-        )
+    async def via_redis(k: int) -> None:
+        frame = {"type": "relay.frame", "group": group, "kind": "trade", "text": frame_text(k)}
+        await layer.group_send(group, frame)
 
-    drain = asyncio.create_task(drain_hub())
-    child = start_clients(urls, SOCKETS, cookie, floor=False)
-    try:
-        await warm_up_until_ready(child, publish)
-        rss = ", ".join(f"{rss_mb(d.pid):.0f}" for d in daphnes)
-        sent = await publish_frames(publish)
-        received = await asyncio.get_running_loop().run_in_executor(None, stop_clients, child)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        drain.cancel()
-    per = SOCKETS // len(daphnes)
-    print(f"daphne RSS with {per} sockets each (MB): {rss}")
-    return latency_figures(sent, received, SOCKETS)
+    async def via_floor(k: int) -> None:
+        broadcast(floor_sockets, frame_text(k))
 
-
-async def floor_run() -> dict[str, float]:
-    from websockets.asyncio.server import broadcast, serve
-
-    clients: set = set()
-
-    async def handler(ws) -> None:
-        clients.add(ws)
+    async def floor_handler(ws) -> None:
+        floor_sockets.add(ws)
         try:
             await ws.wait_closed()
         finally:
-            clients.discard(ws)
+            floor_sockets.discard(ws)
 
-    async def publish(k: int) -> None:
-        broadcast(clients, frame_text(k))
-
-    async with serve(handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        child = start_clients([f"ws://127.0.0.1:{port}/ws/"], SOCKETS, "x=1", floor=True)
-        try:
-            await warm_up_until_ready(child, publish)
-            sent = await publish_frames(publish)
-            received = await asyncio.get_running_loop().run_in_executor(None, stop_clients, child)
-        finally:
+    drain = asyncio.create_task(drain_hub())
+    sent: dict[str, dict[int, float]] = {"redis": {}, "floor": {}}
+    children: list[subprocess.Popen] = []
+    loop = asyncio.get_running_loop()
+    try:
+        async with serve(floor_handler, "127.0.0.1", 0) as server:
+            floor_url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/ws/"
+            relay_clients = start_clients(urls, SOCKETS, cookie, floor=False)
+            children.append(relay_clients)
+            await warm_up_until_ready(relay_clients, via_redis)
+            floor_clients = start_clients([floor_url], SOCKETS, "x=1", floor=True)
+            children.append(floor_clients)
+            await warm_up_until_ready(floor_clients, via_floor)
+            rss = ", ".join(f"{rss_mb(d.pid):.0f}" for d in daphnes)
+            per_round = FRAMES // ROUNDS
+            for n in range(ROUNDS):
+                ks = range(n * per_round, (n + 1) * per_round)
+                await publish_frames(via_redis, ks, sent["redis"])
+                await publish_frames(via_floor, ks, sent["floor"])
+            redis_received = await loop.run_in_executor(None, stop_clients, relay_clients)
+            floor_received = await loop.run_in_executor(None, stop_clients, floor_clients)
+    finally:
+        for child in children:
             if child.poll() is None:
                 child.kill()
-    return latency_figures(sent, received, SOCKETS)
+        drain.cancel()
+    print(f"daphne RSS with {SOCKETS // len(daphnes)} sockets each (MB): {rss}")
+    return (
+        latency_figures(sent["redis"], redis_received, SOCKETS),
+        latency_figures(sent["floor"], floor_received, SOCKETS),
+    )
 
 
 def kis_run(sim, credential) -> bool:
@@ -441,12 +447,11 @@ def main() -> int:
                 wait_healthy(port)
             urls = [f"ws://127.0.0.1:{port}/ws/market/" for port in ports]
             group = quote_group(paper.app_key, "trade", SYMBOL)
-            redis = asyncio.run(redis_run(urls, cookie, group, daphnes))
+            redis, floor = asyncio.run(side_by_side(urls, cookie, group, daphnes))
         finally:
             for daphne in daphnes:
                 daphne.terminate()
                 daphne.wait(20)
-        floor = asyncio.run(floor_run())
         print(f"{'demo (in-memory, 1 daphne)':28s} {demo}")
         print(line_for(f"redis ({DAPHNES} daphne)", redis))
         print(line_for("floor (bare websockets)", floor))
