@@ -15,12 +15,12 @@ round a window later: 23 arrivals in one second, 3 refused). What the limiter ca
 an interval that contains the arrival: it comes after the slot is granted and before the
 answer is back. So a caller holds its slot (``async with limiter.slot(...)``) from the
 grant until the call is over, the slot counts as taken all that time, and it is logged at
-the moment it is given back, staying in the window ``window_s`` after that. Then no window
-of ``window_s`` >= 1 s at KIS can hold more than the limit, whatever the delays: of any
-limit + 1 arrivals within one second, the one granted last was granted after every other
-one was granted and before it arrived, less than a second before the others' answers came
-back, so all of them were held or logged in its window when it was granted, and it could
-not have been. The price is the call's own duration per slot: a call of ``d`` seconds takes
+the moment it is given back, staying in the window ``window_s`` (>= 1 s) after that. Then
+no second at KIS holds more than the limit, whatever the delays. Take limit + 1 calls that
+KIS counts within one second, and the one of them granted last, at ``g``: it arrived after
+``g``, so each of the others arrived, and was given back, after ``g - 1 s``; at ``g`` all of
+them were still held or logged within the window, the limit was full, and the last one
+could not have been granted. The price is the call's own duration per slot: a call of ``d`` seconds takes
 its slot for ``d + window_s``, about 3 % of the rate for a 30 ms call. A call abandoned in
 flight (cancelled, timed out) is logged when abandoned, the one case where KIS might still
 count it later.
