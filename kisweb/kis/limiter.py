@@ -20,10 +20,10 @@ no second at KIS holds more than the limit, whatever the delays. Take limit + 1 
 KIS counts within one second, and the one of them granted last, at ``g``: it arrived after
 ``g``, so each of the others arrived, and was given back, after ``g - 1 s``; at ``g`` all of
 them were still held or logged within the window, the limit was full, and the last one
-could not have been granted. The price is the call's own duration per slot: a call of ``d`` seconds takes
-its slot for ``d + window_s``, about 3 % of the rate for a 30 ms call. A call abandoned in
-flight (cancelled, timed out) is logged when abandoned, the one case where KIS might still
-count it later.
+could not have been granted. The price is the call's own duration per slot: a call of
+``d`` seconds takes its slot for ``d + window_s``, about 3 % of the rate for a 30 ms call.
+A call abandoned in flight (cancelled, timed out) is logged when abandoned, the one case
+where KIS might still count it later.
 
 **Granted in order, checked when granted.** A slot is checked and taken under the lock at
 the moment the caller is let go, never reserved ahead, so a stalled event loop (a GC pause,
