@@ -119,11 +119,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
-            # channels-redis blocks in BZPOPMIN on an idle channel: every idle receive
-            # raised TimeoutError (consumers died, the relay logged it every 5 s).
+            # A receive blocks in Redis for 5 s (channels-redis's BZPOPMIN timeout); redis-py
+            # 8 times a read out after 5 s by default, which killed every socket idle that
+            # long. The socket timeout must outlast the blocking pop. redis-py 8 also
+            # refuses a call beyond 100 connections at once rather than wait: 250 sockets
+            # leaving or joining together (a proxy restart) each make a call.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
                 "prefix": "kisweb",
                 "capacity": 1000,
             },

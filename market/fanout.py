@@ -50,9 +50,9 @@ class LocalFanout:
             if self.task is not None and not self.task.done():
                 return
             if not self.channel:
-                # The default prefix: channels-redis reads every process-local channel
-                # of one prefix from one Redis list, and its sockets (``specific``) hold
-                # that read; a "fanout." channel's list was never read (no frames at all).
+                # The default prefix, as the sockets' own channels: channels-redis pops one
+                # process-local queue per prefix, and a reader holding its receive lock pops
+                # only its own, so a channel under another prefix starves beside them.
                 self.channel = await self.layer.new_channel()
             loop = asyncio.get_running_loop()
             self.task = loop.create_task(self._run(), name="relay-fanout")

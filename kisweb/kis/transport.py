@@ -1,4 +1,4 @@
-"""One KIS call on the wire: limiter → HTTP → envelope check → the call's retry policy.
+"""One KIS call on the wire: limiter slot around HTTP → envelope check → retry policy.
 
 There is one retry loop (``Transport.send``) and two policies. ``READ`` (inquiries and the
 ``/oauth2`` issues) retries rate limits and transient failures with bounded, jittered
@@ -204,22 +204,24 @@ class Transport:
                     "tr_cont": request.tr_cont,
                     "custtype": "P",
                 }
-            waited = time.monotonic()
-            await self._limiter.acquire(self._creds.app_key, self._creds.env)
-            started = time.monotonic()
-            # Admission itself costs a Redis round trip in hosted mode (well under 5 ms on a
-            # LAN); longer than that, the call queued behind the per-second budget.
-            if started - waited > _RATE_WAIT_FLOOR_S:
-                hooks.rate_wait(started - waited)
             observed = request.tr_id or "oauth"
+            waited = time.monotonic()
             try:
-                response = await self._http.request(
-                    request.method,
-                    request.path,
-                    params=request.params,
-                    json=request.json,
-                    headers=headers,
-                )
+                # The slot is held until the answer is back: KIS counts the call somewhere
+                # in between (limiter.py says why).
+                async with self._limiter.slot(self._creds.app_key, self._creds.env):
+                    started = time.monotonic()
+                    # Admission itself costs a Redis round trip in hosted mode (well under
+                    # 5 ms on a LAN); longer than that, the call queued behind the budget.
+                    if started - waited > _RATE_WAIT_FLOOR_S:
+                        hooks.rate_wait(started - waited)
+                    response = await self._http.request(
+                        request.method,
+                        request.path,
+                        params=request.params,
+                        json=request.json,
+                        headers=headers,
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this process: not sent, for orders too.
                 failure = policy.judge(

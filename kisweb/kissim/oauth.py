@@ -192,6 +192,8 @@ async def handle(sim: Simulator, request: web.Request, env: str, raw: bytes) -> 
         raise ApiError(wire.NO_ROUTE)
     appkey = str(body.get("appkey") or "")
     secret = str(body.get("secretkey" if path == APPROVAL else "appsecret") or "")
+    if path == "/oauth2/tokenP":
+        sim.stats.count_token_request(appkey)
     key_envs = APPROVAL_KEY_ENVS[env] if path == APPROVAL else ()
     try:
         check_credentials(sim, env, appkey, secret, key_envs)

@@ -26,6 +26,7 @@ class Stats:
         self._lock = threading.Lock()
         self._requests: deque[RequestRecord] = deque(maxlen=200_000)
         self._tokens: Counter[str] = Counter()
+        self._token_requests: Counter[str] = Counter()
         self._approvals: Counter[str] = Counter()
         self._orders: Counter[str] = Counter()
         self._sessions: Counter[str] = Counter()
@@ -52,6 +53,10 @@ class Stats:
     def count_token_issue(self, appkey: str) -> None:
         with self._lock:
             self._tokens[appkey] += 1
+
+    def count_token_request(self, appkey: str) -> None:
+        with self._lock:
+            self._token_requests[appkey] += 1
 
     def count_approval_issue(self, appkey: str) -> None:
         with self._lock:
@@ -84,6 +89,11 @@ class Stats:
     def token_issues(self, appkey: str) -> int:
         return self._tokens[appkey]
 
+    def token_requests(self, appkey: str) -> int:
+        """Every token ask for this app key, minted, handed back or refused: KIS notifies
+        the user of each, so clients should ask once (``token_issues`` counts mints)."""
+        return self._token_requests[appkey]
+
     def approval_issues(self, appkey: str) -> int:
         return self._approvals[appkey]
 
@@ -108,6 +118,7 @@ class Stats:
         with self._lock:
             self._requests.clear()
             self._tokens.clear()
+            self._token_requests.clear()
             self._approvals.clear()
             self._orders.clear()
             self._refusals.clear()

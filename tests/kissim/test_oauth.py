@@ -50,6 +50,7 @@ async def test_re_request_within_reuse_window_returns_the_same_token(sim):
     assert first.status_code == second.status_code == 200
     assert first.json()["access_token"] == second.json()["access_token"]
     assert sim.stats.token_issues(account.appkey) == 1
+    assert sim.stats.token_requests(account.appkey) == 2  # each ask counts, minted or not
 
 
 async def test_new_token_within_a_minute_is_egw00133(sim):
