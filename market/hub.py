@@ -47,6 +47,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer  # type: ignore[import-untyped]  # channels ships no type information
 from django.conf import settings
+from django.db import close_old_connections
 
 from kisweb.kis import KisError, UsExchange
 from kisweb.kis.realtime import (
@@ -66,6 +67,7 @@ KST = dt.timezone(dt.timedelta(hours=9))
 STREAMS = ("trade", "book")
 HEARTBEAT_EVERY_S = 10  # well inside KISWEB_HEARTBEAT_STALE_S (30 s), which /readyz uses
 LAYER_RETRY_S = 1.0
+STOP_WAIT_S = 5.0  # how long a shutdown waits for a cancelled task before logging it
 _DOMESTIC_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KONEX"})
 _US_EXCHANGES = {"NASD": UsExchange.NASDAQ, "NYSE": UsExchange.NYSE, "AMEX": UsExchange.AMEX}
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -188,6 +190,38 @@ def notice_kind(notice: ExecutionNotice) -> str:
     if notice.action is NoticeAction.REVISE:
         return "revise"
     return "accept"
+
+
+async def _stop(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they have ended (bounded, then logged): a task left
+    running after a shutdown keeps reconnecting and writing to a database that the next
+    owner (a test's flush, a standby relay) may be using (issue #11)."""
+    tasks = [task for task in tasks if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+    for task in done:  # marks errors retrieved; a cancelled task has none
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("relay: %s ended with %r", task.get_name(), task.exception())
+    if pending:
+        log.error(
+            "relay: %s did not stop within %g s",
+            ", ".join(sorted(task.get_name() for task in pending)),
+            STOP_WAIT_S,
+        )
+
+
+async def _database_thread_idle() -> None:
+    """Return once the sync thread the hub's database calls run on is idle, and close its
+    connection. A cancelled ``sync_to_async`` call returns at once while its thread goes on
+    (a heartbeat or approval-key write, inside a transaction); queued behind it, this call
+    ends only when that write has."""
+    try:
+        await asyncio.wait_for(sync_to_async(close_old_connections)(), STOP_WAIT_S)
+    except TimeoutError:
+        log.error("relay: a database call was still running %g s after shutdown", STOP_WAIT_S)
 
 
 # ---------------------------------------------------------------------------- state
@@ -332,6 +366,7 @@ class Hub:
         self.sockets: dict[str, Socket] = {}
         self.upstreams: dict[str, Upstream] = {}
         self._starting: dict[str, asyncio.Lock] = {}
+        self._opening: set[asyncio.Task[Upstream]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -362,11 +397,15 @@ class Hub:
             await self.aclose()
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        """Stop every task, then every session, and return only when all have ended."""
+        tasks, self._tasks = self._tasks, []
+        await _stop(tasks)
+        if self._opening:  # wait_open bounds them; a leftover is cut short, then closed
+            _done, late = await asyncio.wait(set(self._opening), timeout=STOP_WAIT_S)
+            await _stop(list(late))
         for upstream in list(self.upstreams.values()):
             await self._close_upstream(upstream)
-        self._tasks = []
+        await _database_thread_idle()
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -421,7 +460,7 @@ class Hub:
             socket = Socket(channel, user, credential_id, credential.app_key)
             self.sockets[channel] = socket
             try:
-                await self._ensure_upstream(credential)
+                await self._upstream_for(credential)
             except Exception as error:  # the secret cannot be opened, KIS down...
                 log.warning("relay: cannot start a session: %s", type(error).__name__)
                 await self.layer.send(
@@ -532,7 +571,7 @@ class Hub:
                 holder.channels.discard(socket.channel)
                 if not holder.channels and registration not in upstream.grace:
                     upstream.grace[registration] = asyncio.create_task(
-                        self._expire(upstream, registration)
+                        self._expire(upstream, registration), name="relay-grace"
                     )
         delayed = upstream.delayed.get(symbol) if upstream is not None else None
         if delayed is not None and upstream is not None and not have:
@@ -627,11 +666,20 @@ class Hub:
                     await session.subscribe_notices(overseas=overseas)
             return upstream
 
+    async def _upstream_for(self, credential: Any) -> Upstream:
+        """``_ensure_upstream`` in a task of its own that a cancelled caller does not cut
+        short: a session cut off half-open is registered nowhere, so nothing ever closed
+        it (it went on reconnecting and writing approval keys after the hub had stopped).
+        ``aclose`` waits for it, then closes it with the others."""
+        opening = asyncio.create_task(self._ensure_upstream(credential), name="relay-open")
+        self._opening.add(opening)
+        opening.add_done_callback(self._opening.discard)
+        return await asyncio.shield(opening)
+
     async def _close_upstream(self, upstream: Upstream) -> None:
         self.upstreams.pop(upstream.app_key, None)
         SNAPSHOTS.pop(key_hash(upstream.app_key), None)
-        for task in [*upstream.tasks, *upstream.grace.values()]:
-            task.cancel()
+        await _stop([*upstream.tasks, *upstream.grace.values()])
         if upstream.session is not None:
             await upstream.session.aclose()
         with contextlib.suppress(Exception):
@@ -787,7 +835,7 @@ class Hub:
                 for credential in credentials:
                     open_keys.add(credential.app_key)
                     try:
-                        await self._ensure_upstream(credential)
+                        await self._upstream_for(credential)
                     except Exception as error:
                         log.warning("relay: cannot start a session: %s", type(error).__name__)
                 for upstream in self.upstreams.values():

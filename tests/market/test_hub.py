@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from market.hub import status_group
+from market.hub import Hub, status_group
 from tests.helpers import wait_until
 from tests.market.conftest import FakeTab, db, quote_registrations, sim_registrations
 
@@ -159,3 +159,28 @@ async def test_a_running_hub_beats_for_readyz(run_hub):
             break
         await asyncio.sleep(0.01)
     assert await db(heartbeat.last, "relay") is not None
+
+
+async def test_a_hub_stopped_while_its_session_opens_leaves_nothing_running(
+    simulator, layer, alice, verified
+):
+    # The approval key is never answered: the session is still opening when the hub stops.
+    # It used to be registered nowhere, so nothing closed it, and the hub's own tasks were
+    # cancelled but not awaited: both went on after the shutdown (issue #11).
+    simulator.sim.faults.hang = True
+    hub = Hub(layer, grace_s=30, orders_scan_s=3600)
+    running = asyncio.create_task(hub.run())
+    await FakeTab.open(layer, alice, verified)
+    await wait_until(
+        lambda: verified.app_key in hub._starting and hub._starting[verified.app_key].locked(),
+        "the session to be opening",
+    )
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    left = sorted(
+        task.get_name()
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith(("kis-", "relay-")) and not task.done()
+    )
+    assert left == []
+    assert hub.upstreams == {}
