@@ -247,6 +247,7 @@ class Holder:
     market: str
     stream: str
     channels: set[str] = field(default_factory=set)
+    last_text: str = ""  # the newest frame's text, for a socket that joins a live one
 
 
 class Rate:
@@ -488,6 +489,7 @@ class Hub:
             return
         _, have = socket.interests.setdefault(symbol, (market, set()))
         mode = "live"
+        snapshots: list[Holder] = []
         for stream in sorted(streams):
             have.add(stream)
             registration = registration_for(stream, symbol, market)
@@ -497,6 +499,8 @@ class Hub:
                 timer = upstream.grace.pop(registration, None)
                 if timer is not None:
                     timer.cancel()
+                if holder.last_text:
+                    snapshots.append(holder)
                 continue
             delayed = upstream.delayed.get(symbol)
             if delayed is not None and stream in upstream.delayed_streams.get(symbol, set()):
@@ -522,7 +526,26 @@ class Hub:
                     "mode": mode,
                 },
             )
+        for holder in snapshots:
+            await self._send_snapshot(upstream, socket.channel, holder)
         await self._publish_status(upstream)
+
+    async def _send_snapshot(self, upstream: Upstream, channel: str, holder: Holder) -> None:
+        """The newest trade or book of a registration already live, to a socket that just
+        joined it: its first price now, not at the next tick. Marked ``snapshot`` (the
+        browser has it as a state, not a new trade for the tape)."""
+        body = json.loads(holder.last_text)
+        body["snapshot"] = True
+        group = quote_group(upstream.app_key, holder.stream, holder.symbol)
+        await self.layer.send(
+            channel,
+            {
+                "type": "relay.frame",
+                "group": group,
+                "kind": holder.stream,
+                "text": json.dumps(body, separators=(",", ":")),
+            },
+        )
 
     async def _subscribe(
         self, upstream: Upstream, registration: Registration, holder: Holder
@@ -705,6 +728,7 @@ class Hub:
                         text = book_text(symbol, event)
                         group = quote_group(upstream.app_key, "book", symbol)
                         kind = "book"
+                    holder.last_text = text
                     await self.layer.group_send(
                         group, {"type": "relay.frame", "group": group, "kind": kind, "text": text}
                     )

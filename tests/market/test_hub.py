@@ -184,3 +184,30 @@ async def test_a_hub_stopped_while_its_session_opens_leaves_nothing_running(
     )
     assert left == []
     assert hub.upstreams == {}
+
+
+async def test_a_tab_joining_a_live_symbol_gets_its_newest_trade_and_book_at_once(
+    simulator, layer, run_hub, alice, verified, step
+):
+    await run_hub()
+    first = await FakeTab.open(layer, alice, verified)
+    await first.watch(verified.app_key, "005930", streams=("trade", "book"))
+    await first.next("relay.subscribed", symbol="005930")
+    step()
+    seen = {}
+    while len(seen) < 2:
+        frame = await first.next("relay.frame")
+        seen[frame["kind"]] = json.loads(frame["text"])
+    assert "snapshot" not in seen["trade"] and "snapshot" not in seen["book"]
+
+    # The market does not move again: whatever the second tab gets is the hub's copy.
+    second = await FakeTab.open(layer, alice, verified)
+    await second.watch(verified.app_key, "005930", streams=("trade", "book"))
+    got = {}
+    while len(got) < 2:
+        frame = await second.next("relay.frame")
+        got[frame["kind"]] = json.loads(frame["text"])
+    for kind in ("trade", "book"):
+        assert got[kind].pop("snapshot") is True
+        assert got[kind] == seen[kind]
+    assert simulator.sim.stats.ws_sessions(verified.app_key) == 1
