@@ -60,6 +60,7 @@ from kisweb.kis.realtime import (
 )
 from kisweb.kis.realtime.events import NoticeAction
 from kisweb.ops.heartbeat import abeat
+from kisweb.ops.metrics import RELAY_DROPS, RELAY_FRAMES, RELAY_RECONNECTS, RELAY_REGISTRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -546,6 +547,7 @@ class Hub:
                 "text": json.dumps(body, separators=(",", ":")),
             },
         )
+        RELAY_FRAMES.labels(stream=holder.stream).inc()
 
     async def _subscribe(
         self, upstream: Upstream, registration: Registration, holder: Holder
@@ -702,6 +704,7 @@ class Hub:
     async def _close_upstream(self, upstream: Upstream) -> None:
         self.upstreams.pop(upstream.app_key, None)
         SNAPSHOTS.pop(key_hash(upstream.app_key), None)
+        self._count_registrations()
         await _stop([*upstream.tasks, *upstream.grace.values()])
         if upstream.session is not None:
             await upstream.session.aclose()
@@ -711,7 +714,11 @@ class Hub:
     async def _pump(self, upstream: Upstream, events: Any) -> None:
         """Every session event becomes one flat message to one group."""
         symbols: dict[Registration, str] = {}
+        dropped = 0
         async for event in events:
+            if events.dropped != dropped:  # this pump fell behind the session's feed
+                RELAY_DROPS.labels(reason="upstream_feed").inc(events.dropped - dropped)
+                dropped = events.dropped
             try:
                 if isinstance(event, Trade | OrderBook):
                     registration = (event.tr_id, event.key)
@@ -739,6 +746,7 @@ class Hub:
                         upstream.connects.hit()
                     elif event.state is ConnectionState.RECONNECTING:
                         upstream.reconnect_days.append(dt.datetime.now(KST).date())
+                        RELAY_RECONNECTS.inc()
                         if event.detail:
                             upstream.last_error = event.detail[:200]
                             upstream.last_error_at = dt.datetime.now(dt.UTC)
@@ -809,7 +817,13 @@ class Hub:
         SNAPSHOTS[key_hash(upstream.app_key)] = status
         return json.dumps(status, separators=(",", ":"))
 
+    def _count_registrations(self) -> None:
+        RELAY_REGISTRATIONS.set(
+            sum(len(u.session.registrations) for u in self.upstreams.values() if u.session)
+        )
+
     async def _publish_status(self, upstream: Upstream) -> None:
+        self._count_registrations()
         await self.layer.group_send(
             status_group(upstream.app_key), {"type": "relay.status", "text": self._status(upstream)}
         )

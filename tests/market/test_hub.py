@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 
 from market.hub import Hub, status_group
 from tests.helpers import wait_until
@@ -15,6 +16,10 @@ from tests.market.conftest import FakeTab, db, quote_registrations, sim_registra
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 SYMBOLS = ["005930", "000660", "005380", "000270", "068270"]
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_twenty_tabs_on_five_symbols_make_five_upstream_registrations(
@@ -34,6 +39,10 @@ async def test_twenty_tabs_on_five_symbols_make_five_upstream_registrations(
     assert simulator.sim.stats.ws_sessions(verified.app_key) == 1
     # The notice slot is held too (paper: H0STCNI9 keyed by the HTS ID).
     assert ("H0STCNI9", verified.hts_id) in sim_registrations(simulator, verified.app_key)
+    held = len(sim_registrations(simulator, verified.app_key))
+    await wait_until(
+        lambda: metric("kisweb_relay_registrations") == held, "the registrations gauge"
+    )
 
     step()
     for index, tab in enumerate(tabs):
@@ -119,7 +128,8 @@ async def test_past_the_cap_a_symbol_is_delayed_and_goes_live_when_a_slot_frees(
 async def test_after_a_drop_data_resumes_and_only_the_state_changes(
     simulator, layer, run_hub, alice, verified, step
 ):
-    await run_hub(session_options={"reconnect_min_s": 0.2, "reconnect_max_s": 1.0})
+    hub = await run_hub(session_options={"reconnect_min_s": 0.2, "reconnect_max_s": 1.0})
+    reconnects = metric("kisweb_relay_reconnects_total")
     tab = await FakeTab.open(layer, alice, verified)
     await layer.group_add(status_group(verified.app_key), tab.channel)
     await tab.watch(verified.app_key, "005490", streams=("trade", "book"))
@@ -132,6 +142,8 @@ async def test_after_a_drop_data_resumes_and_only_the_state_changes(
         status = json.loads((await tab.next("relay.status", timeout=10))["text"])
         states.append(status["state"])
     assert status["reconnects_today"] >= 1
+    upstream = hub.upstreams[verified.app_key]
+    assert metric("kisweb_relay_reconnects_total") - reconnects == upstream.reconnects_today()
     await wait_until(
         lambda: sim_registrations(simulator, verified.app_key) == before, "re-registration", 5
     )
