@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from kisweb.ops.metrics import RELAY_DROPS, RELAY_SOCKETS
 from market import hub
 from market.fanout import local_fanout
 
@@ -149,6 +150,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.wakeup = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
+        RELAY_SOCKETS.inc()
+        self.counted = True
         credential = await sync_to_async(_selected_credential)(self.user_id)
         self.credential_id = str(credential.pk) if credential else ""
         self.app_key = credential.app_key if credential else ""
@@ -170,6 +173,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
             return
         for task in getattr(self, "tasks", []):
             task.cancel()
+        if getattr(self, "counted", False):
+            self.counted = False
+            RELAY_SOCKETS.dec()
         if getattr(self, "credential_id", ""):
             with contextlib.suppress(Exception):
                 await self.channel_layer.send(
@@ -373,6 +379,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 del self.queue[index]
                 self.quotes_queued -= 1
                 self.dropped += 1
+                RELAY_DROPS.labels(reason="socket_queue").inc()
                 return
 
     async def _writer(self) -> None:

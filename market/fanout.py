@@ -17,6 +17,8 @@ import logging
 import weakref
 from typing import Any, Protocol
 
+from kisweb.ops.metrics import RELAY_FRAMES
+
 log = logging.getLogger(__name__)
 
 
@@ -102,11 +104,14 @@ class LocalFanout:
                 continue
             if message.get("type") != "relay.frame":
                 continue
+            delivered = 0
             for member in list(self.members.get(str(message.get("group", "")), ())):
                 try:
                     member.deliver_frame(message)
+                    delivered += 1
                 except Exception:  # one broken socket never stops the others
                     log.exception("relay: a frame could not be handed to a socket")
+            RELAY_FRAMES.labels(stream=str(message.get("kind", ""))).inc(delivered)
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LocalFanout]] = (

@@ -49,6 +49,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer  # type: ignore[import-untyped]  # channels ships no type information
 from django.conf import settings
+from django.db import close_old_connections
 
 from kisweb.kis import KisError, UsExchange
 from kisweb.kis.realtime import (
@@ -61,6 +62,7 @@ from kisweb.kis.realtime import (
 )
 from kisweb.kis.realtime.events import NoticeAction
 from kisweb.ops.heartbeat import abeat
+from kisweb.ops.metrics import RELAY_DROPS, RELAY_FRAMES, RELAY_RECONNECTS, RELAY_REGISTRATIONS
 from market.lease import RelayLeases
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ KST = dt.timezone(dt.timedelta(hours=9))
 STREAMS = ("trade", "book")
 HEARTBEAT_EVERY_S = 10  # well inside KISWEB_HEARTBEAT_STALE_S (30 s), which /readyz uses
 LAYER_RETRY_S = 1.0
+STOP_WAIT_S = 5.0  # how long a shutdown waits for a cancelled task before logging it
 _DOMESTIC_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KONEX"})
 _US_EXCHANGES = {"NASD": UsExchange.NASDAQ, "NYSE": UsExchange.NYSE, "AMEX": UsExchange.AMEX}
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -199,6 +202,38 @@ def notice_kind(notice: ExecutionNotice) -> str:
     return "accept"
 
 
+async def _stop(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they have ended (bounded, then logged): a task left
+    running after a shutdown keeps reconnecting and writing to a database that the next
+    owner (a test's flush, a standby relay) may be using (issue #11)."""
+    tasks = [task for task in tasks if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+    for task in done:  # marks errors retrieved; a cancelled task has none
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("relay: %s ended with %r", task.get_name(), task.exception())
+    if pending:
+        log.error(
+            "relay: %s did not stop within %g s",
+            ", ".join(sorted(task.get_name() for task in pending)),
+            STOP_WAIT_S,
+        )
+
+
+async def _database_thread_idle() -> None:
+    """Return once the sync thread the hub's database calls run on is idle, and close its
+    connection. A cancelled ``sync_to_async`` call returns at once while its thread goes on
+    (a heartbeat or approval-key write, inside a transaction); queued behind it, this call
+    ends only when that write has."""
+    try:
+        await asyncio.wait_for(sync_to_async(close_old_connections)(), STOP_WAIT_S)
+    except TimeoutError:
+        log.error("relay: a database call was still running %g s after shutdown", STOP_WAIT_S)
+
+
 # ---------------------------------------------------------------------------- state
 
 
@@ -222,6 +257,7 @@ class Holder:
     market: str
     stream: str
     channels: set[str] = field(default_factory=set)
+    last_text: str = ""  # the newest frame's text, for a socket that joins a live one
 
 
 class Rate:
@@ -343,6 +379,7 @@ class Hub:
         self.sockets: dict[str, Socket] = {}
         self.upstreams: dict[str, Upstream] = {}
         self._starting: dict[str, asyncio.Lock] = {}
+        self._opening: set[asyncio.Task[Upstream]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -419,11 +456,15 @@ class Hub:
             await self.aclose()
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        """Stop every task, then every session, and return only when all have ended."""
+        tasks, self._tasks = self._tasks, []
+        await _stop(tasks)
+        if self._opening:  # wait_open bounds them; a leftover is cut short, then closed
+            _done, late = await asyncio.wait(set(self._opening), timeout=STOP_WAIT_S)
+            await _stop(list(late))
         for upstream in list(self.upstreams.values()):
             await self._close_upstream(upstream)
-        self._tasks = []
+        await _database_thread_idle()
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -478,7 +519,7 @@ class Hub:
             socket = Socket(channel, user, credential_id, credential.app_key)
             self.sockets[channel] = socket
             try:
-                await self._ensure_upstream(credential)
+                await self._upstream_for(credential)
             except Exception as error:  # the secret cannot be opened, KIS down...
                 log.warning("relay: cannot start a session: %s", type(error).__name__)
                 await self.layer.send(
@@ -506,6 +547,7 @@ class Hub:
             return
         _, have = socket.interests.setdefault(symbol, (market, set()))
         mode = "live"
+        snapshots: list[Holder] = []
         for stream in sorted(streams):
             have.add(stream)
             registration = registration_for(stream, symbol, market)
@@ -515,6 +557,8 @@ class Hub:
                 timer = upstream.grace.pop(registration, None)
                 if timer is not None:
                     timer.cancel()
+                if holder.last_text:
+                    snapshots.append(holder)
                 continue
             delayed = upstream.delayed.get(symbol)
             if delayed is not None and stream in upstream.delayed_streams.get(symbol, set()):
@@ -540,7 +584,27 @@ class Hub:
                     "mode": mode,
                 },
             )
+        for holder in snapshots:
+            await self._send_snapshot(upstream, socket.channel, holder)
         await self._publish_status(upstream)
+
+    async def _send_snapshot(self, upstream: Upstream, channel: str, holder: Holder) -> None:
+        """The newest trade or book of a registration already live, to a socket that just
+        joined it: its first price now, not at the next tick. Marked ``snapshot`` (the
+        browser has it as a state, not a new trade for the tape)."""
+        body = json.loads(holder.last_text)
+        body["snapshot"] = True
+        group = quote_group(upstream.app_key, holder.stream, holder.symbol)
+        await self.layer.send(
+            channel,
+            {
+                "type": "relay.frame",
+                "group": group,
+                "kind": holder.stream,
+                "text": json.dumps(body, separators=(",", ":")),
+            },
+        )
+        RELAY_FRAMES.labels(stream=holder.stream).inc()
 
     async def _subscribe(
         self, upstream: Upstream, registration: Registration, holder: Holder
@@ -589,7 +653,7 @@ class Hub:
                 holder.channels.discard(socket.channel)
                 if not holder.channels and registration not in upstream.grace:
                     upstream.grace[registration] = asyncio.create_task(
-                        self._expire(upstream, registration)
+                        self._expire(upstream, registration), name="relay-grace"
                     )
         delayed = upstream.delayed.get(symbol) if upstream is not None else None
         if delayed is not None and upstream is not None and not have:
@@ -696,11 +760,21 @@ class Hub:
                 await session.subscribe_notices(overseas=overseas)
         return upstream
 
+    async def _upstream_for(self, credential: Any) -> Upstream:
+        """``_ensure_upstream`` in a task of its own that a cancelled caller does not cut
+        short: a session cut off half-open is registered nowhere, so nothing ever closed
+        it (it went on reconnecting and writing approval keys after the hub had stopped).
+        ``aclose`` waits for it, then closes it with the others."""
+        opening = asyncio.create_task(self._ensure_upstream(credential), name="relay-open")
+        self._opening.add(opening)
+        opening.add_done_callback(self._opening.discard)
+        return await asyncio.shield(opening)
+
     async def _close_upstream(self, upstream: Upstream) -> None:
         self.upstreams.pop(upstream.app_key, None)
         SNAPSHOTS.pop(key_hash(upstream.app_key), None)
-        for task in [*upstream.tasks, *upstream.grace.values()]:
-            task.cancel()
+        self._count_registrations()
+        await _stop([*upstream.tasks, *upstream.grace.values()])
         if upstream.session is not None:
             await upstream.session.aclose()
         with contextlib.suppress(Exception):
@@ -711,7 +785,11 @@ class Hub:
     async def _pump(self, upstream: Upstream, events: Any) -> None:
         """Every session event becomes one flat message to one group."""
         symbols: dict[Registration, str] = {}
+        dropped = 0
         async for event in events:
+            if events.dropped != dropped:  # this pump fell behind the session's feed
+                RELAY_DROPS.labels(reason="upstream_feed").inc(events.dropped - dropped)
+                dropped = events.dropped
             try:
                 if isinstance(event, Trade | OrderBook):
                     registration = (event.tr_id, event.key)
@@ -728,6 +806,7 @@ class Hub:
                         text = book_text(symbol, event)
                         group = quote_group(upstream.app_key, "book", symbol)
                         kind = "book"
+                    holder.last_text = text
                     await self.layer.group_send(
                         group, {"type": "relay.frame", "group": group, "kind": kind, "text": text}
                     )
@@ -738,6 +817,7 @@ class Hub:
                         upstream.connects.hit()
                     elif event.state is ConnectionState.RECONNECTING:
                         upstream.reconnect_days.append(dt.datetime.now(KST).date())
+                        RELAY_RECONNECTS.inc()
                         if event.detail:
                             upstream.last_error = event.detail[:200]
                             upstream.last_error_at = dt.datetime.now(dt.UTC)
@@ -808,7 +888,13 @@ class Hub:
         SNAPSHOTS[key_hash(upstream.app_key)] = status
         return json.dumps(status, separators=(",", ":"))
 
+    def _count_registrations(self) -> None:
+        RELAY_REGISTRATIONS.set(
+            sum(len(u.session.registrations) for u in self.upstreams.values() if u.session)
+        )
+
     async def _publish_status(self, upstream: Upstream) -> None:
+        self._count_registrations()
         await self.layer.group_send(
             status_group(upstream.app_key), {"type": "relay.status", "text": self._status(upstream)}
         )
@@ -858,7 +944,7 @@ class Hub:
                 for credential in credentials:
                     open_keys.add(credential.app_key)
                     try:
-                        await self._ensure_upstream(credential)
+                        await self._upstream_for(credential)
                     except Exception as error:
                         log.warning("relay: cannot start a session: %s", type(error).__name__)
                 for upstream in self.upstreams.values():

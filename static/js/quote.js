@@ -270,7 +270,9 @@ function setup() {
     const frame = event.detail || {};
     if (frame.symbol !== symbol) return;
     showMode(false);
-    onTape(frame);
+    // A snapshot (the newest trade, sent at once on subscribing) is the price now, not a
+    // new trade: on a tape that already shows trades (after a reconnect) it is one of them.
+    if (!frame.snapshot || !tape || !tape.rows.length) onTape(frame);
     onCandle(frame);
   });
   document.addEventListener("kis:delayed", (event) => {

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from accounts.actions import verify_credential
 from market import fanout
@@ -324,3 +325,34 @@ async def test_a_socket_joins_its_own_groups_again_when_the_layer_forgot_them(
     message = await next_of(communicator, "notice")
     assert message["text"] == "Buy 3 삼성전자: filled at 70,000 KRW"
     await communicator.disconnect()
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_relay_metrics_count_sockets_and_the_frames_each_socket_was_given(
+    simulator, symbols, alice, alice_credential
+):
+    assert await db(verify_credential, alice, alice_credential)
+    sockets = metric("kisweb_relay_sockets")
+    frames = metric("kisweb_relay_frames_fanned_out_total", stream="trade")
+    tabs = [await connect(alice) for _ in range(2)]
+    assert metric("kisweb_relay_sockets") == sockets + 2
+    subscribe = json.dumps({"type": "subscribe", "symbol": "005930", "streams": ["trade"]})
+    for tab in tabs:
+        await tab.send_to(text_data=subscribe)
+        await next_of(tab, "subscribed", symbol="005930")
+
+    await db(simulator.sim.market.set_price, "005930", 71300)
+    trades = 0
+    for tab in tabs:
+        await next_of(tab, "trade", symbol="005930", price="71300")
+        trades += 1
+        while not await tab.receive_nothing(timeout=0.3):  # anything else it was given
+            trades += json.loads(await tab.receive_from())["type"] == "trade"
+    assert metric("kisweb_relay_frames_fanned_out_total", stream="trade") - frames == trades
+
+    for tab in tabs:
+        await tab.disconnect()
+    assert metric("kisweb_relay_sockets") == sockets

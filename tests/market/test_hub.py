@@ -7,14 +7,19 @@ import asyncio
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 
-from market.hub import status_group
+from market.hub import Hub, status_group
 from tests.helpers import wait_until
 from tests.market.conftest import FakeTab, db, quote_registrations, sim_registrations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 SYMBOLS = ["005930", "000660", "005380", "000270", "068270"]
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_twenty_tabs_on_five_symbols_make_five_upstream_registrations(
@@ -34,6 +39,10 @@ async def test_twenty_tabs_on_five_symbols_make_five_upstream_registrations(
     assert simulator.sim.stats.ws_sessions(verified.app_key) == 1
     # The notice slot is held too (paper: H0STCNI9 keyed by the HTS ID).
     assert ("H0STCNI9", verified.hts_id) in sim_registrations(simulator, verified.app_key)
+    held = len(sim_registrations(simulator, verified.app_key))
+    await wait_until(
+        lambda: metric("kisweb_relay_registrations") == held, "the registrations gauge"
+    )
 
     step()
     for index, tab in enumerate(tabs):
@@ -119,7 +128,8 @@ async def test_past_the_cap_a_symbol_is_delayed_and_goes_live_when_a_slot_frees(
 async def test_after_a_drop_data_resumes_and_only_the_state_changes(
     simulator, layer, run_hub, alice, verified, step
 ):
-    await run_hub(session_options={"reconnect_min_s": 0.2, "reconnect_max_s": 1.0})
+    hub = await run_hub(session_options={"reconnect_min_s": 0.2, "reconnect_max_s": 1.0})
+    reconnects = metric("kisweb_relay_reconnects_total")
     tab = await FakeTab.open(layer, alice, verified)
     await layer.group_add(status_group(verified.app_key), tab.channel)
     await tab.watch(verified.app_key, "005490", streams=("trade", "book"))
@@ -132,6 +142,8 @@ async def test_after_a_drop_data_resumes_and_only_the_state_changes(
         status = json.loads((await tab.next("relay.status", timeout=10))["text"])
         states.append(status["state"])
     assert status["reconnects_today"] >= 1
+    upstream = hub.upstreams[verified.app_key]
+    assert metric("kisweb_relay_reconnects_total") - reconnects == upstream.reconnects_today()
     await wait_until(
         lambda: sim_registrations(simulator, verified.app_key) == before, "re-registration", 5
     )
@@ -159,3 +171,55 @@ async def test_a_running_hub_beats_for_readyz(run_hub):
             break
         await asyncio.sleep(0.01)
     assert await db(heartbeat.last, "relay") is not None
+
+
+async def test_a_hub_stopped_while_its_session_opens_leaves_nothing_running(
+    simulator, layer, alice, verified
+):
+    # The approval key is never answered: the session is still opening when the hub stops.
+    # It used to be registered nowhere, so nothing closed it, and the hub's own tasks were
+    # cancelled but not awaited: both went on after the shutdown (issue #11).
+    simulator.sim.faults.hang = True
+    hub = Hub(layer, grace_s=30, orders_scan_s=3600)
+    running = asyncio.create_task(hub.run())
+    await FakeTab.open(layer, alice, verified)
+    await wait_until(
+        lambda: verified.app_key in hub._starting and hub._starting[verified.app_key].locked(),
+        "the session to be opening",
+    )
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    left = sorted(
+        task.get_name()
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith(("kis-", "relay-")) and not task.done()
+    )
+    assert left == []
+    assert hub.upstreams == {}
+
+
+async def test_a_tab_joining_a_live_symbol_gets_its_newest_trade_and_book_at_once(
+    simulator, layer, run_hub, alice, verified, step
+):
+    await run_hub()
+    first = await FakeTab.open(layer, alice, verified)
+    await first.watch(verified.app_key, "005930", streams=("trade", "book"))
+    await first.next("relay.subscribed", symbol="005930")
+    step()
+    seen = {}
+    while len(seen) < 2:
+        frame = await first.next("relay.frame")
+        seen[frame["kind"]] = json.loads(frame["text"])
+    assert "snapshot" not in seen["trade"] and "snapshot" not in seen["book"]
+
+    # The market does not move again: whatever the second tab gets is the hub's copy.
+    second = await FakeTab.open(layer, alice, verified)
+    await second.watch(verified.app_key, "005930", streams=("trade", "book"))
+    got = {}
+    while len(got) < 2:
+        frame = await second.next("relay.frame")
+        got[frame["kind"]] = json.loads(frame["text"])
+    for kind in ("trade", "book"):
+        assert got[kind].pop("snapshot") is True
+        assert got[kind] == seen[kind]
+    assert simulator.sim.stats.ws_sessions(verified.app_key) == 1

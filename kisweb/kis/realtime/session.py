@@ -254,14 +254,22 @@ class RealtimeSession:
 
     async def aclose(self) -> None:
         self._closing = True
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
-        self._set_state(ConnectionState.CLOSED)
-        for feed in list(self._feeds):
-            feed.put(None)
+        runner, self._runner = self._runner, None
+        try:
+            if runner is not None:
+                runner.cancel()
+                try:
+                    await runner
+                except asyncio.CancelledError:
+                    # The runner's own end is expected; a cancel of the caller is not ours
+                    # to swallow (its loop would go on, and whoever waits for it would hang).
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
+        finally:
+            self._set_state(ConnectionState.CLOSED)
+            for feed in list(self._feeds):
+                feed.put(None)
 
     # ------------------------------------------------------------------ connection loop
 
