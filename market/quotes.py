@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.cache import cache
+
 from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
 from kisweb.kis import (
@@ -27,6 +30,7 @@ from kisweb.kis import (
     Rejected,
     UsExchange,
 )
+from market.hub import key_hash
 from market.models import Symbol
 from trading import actions, rules
 
@@ -113,8 +117,25 @@ def _failure(error: Exception) -> dict[str, str]:
     return {"code": "SECRET", "text": ""}
 
 
+def _cache_key(kind: str, credential: Credential, symbol: Symbol) -> str:
+    """Per app key (its rate budget) and symbol; the key itself never, only its hash."""
+    return f"kisweb:{kind}:{key_hash(credential.app_key)}:{symbol.market}:{symbol.code}"
+
+
+def _ttl(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
 def read_snapshot(credential: Credential, symbol: Symbol) -> Snapshot:
-    """Price and book now; a KIS failure becomes ``error`` (the page shows a banner)."""
+    """Price and book now; a KIS failure becomes ``error`` (the page shows a banner).
+
+    A snapshot read in the last ``KISWEB_QUOTE_SNAPSHOT_TTL_S`` (2 s) for the same app key
+    is shown again: reloads, tab flicks and the ticket's "back" spend no KIS call (paper
+    allows 2 a second), and the stream corrects the page at once with its newest frame."""
+    key, ttl = _cache_key("snapshot", credential, symbol), _ttl("KISWEB_QUOTE_SNAPSHOT_TTL_S", 2)
+    cached = cache.get(key) if ttl > 0 else None
+    if isinstance(cached, Snapshot):
+        return cached
     snapshot = Snapshot(symbol=symbol, currency="KRW" if symbol.is_domestic else "USD")
 
     async def domestic(client: KisClient) -> None:
@@ -165,6 +186,8 @@ def read_snapshot(credential: Credential, symbol: Symbol) -> Snapshot:
     except (KisError, SecretUnavailable) as failure:
         snapshot.error = _failure(failure)
         snapshot.unknown_at_kis = isinstance(failure, Rejected)
+    if snapshot.error is None and ttl > 0:
+        cache.set(key, snapshot, ttl)
     return snapshot
 
 
@@ -180,7 +203,14 @@ def _fill_book(snapshot: Snapshot, book: OrderBookSnapshot) -> None:
 
 def read_candles(credential: Credential, symbol: Symbol, interval: Interval) -> list[Candle]:
     """Daily bars (about 100 days) or today's one-minute bars (domestic only), oldest first.
-    Raises ``KisError``/``SecretUnavailable``; the JSON view turns them into a message."""
+    Raises ``KisError``/``SecretUnavailable``; the JSON view turns them into a message.
+    Bars read in the last 30 s (daily) or 5 s (minute) for the same app key are reused;
+    the chart's live bar comes from the stream."""
+    key = _cache_key(f"candles-{interval}", credential, symbol)
+    ttl = _ttl(f"KISWEB_QUOTE_{interval.upper()}_CANDLES_TTL_S", 30 if interval == "day" else 5)
+    cached = cache.get(key) if ttl > 0 else None
+    if isinstance(cached, list):
+        return cached
 
     async def work(client: KisClient) -> list[Candle]:
         if not symbol.is_domestic:
@@ -190,7 +220,10 @@ def read_candles(credential: Credential, symbol: Symbol, interval: Interval) -> 
         today = dt.datetime.now(KST).date()
         return await client.daily_candles(symbol.code, today - DAILY_SPAN, today)
 
-    return actions.read_kis(credential, work)
+    candles = actions.read_kis(credential, work)
+    if ttl > 0:
+        cache.set(key, candles, ttl)
+    return candles
 
 
 def candle_rows(candles: list[Candle], *, domestic: bool) -> list[dict[str, Any]]:

@@ -244,3 +244,33 @@ def test_symbol_box_takes_the_search_boxs_fields_and_a_market(alice_client, symb
     answer = alice_client.get(reverse("market:quotes"), {"symbol": "AAPL", "market": "NASD"})
     assert answer["Location"] == "/market/quotes/AAPL/"
     assert alice_client.get(reverse("market:quotes"), {"symbol": "<x>"}).status_code == 404
+
+
+def test_a_reload_within_two_seconds_spends_no_kis_call(
+    sim, alice_client, alice_credential, settings
+):
+    """Paper KIS allows 2 calls a second: reloads and tab flicks reuse the snapshot and the
+    bars for a moment, per app key, and a fresh read follows once they are old."""
+
+    def calls(tr_id: str | None = None) -> int:
+        return len(sim.stats.requests(appkey=alice_credential.app_key, tr_id=tr_id))
+
+    def price(page: str) -> str:
+        return re.search(r'data-live-field="price"[^>]*>([^<]*)<', page).group(1).strip()
+
+    sim.market.set_price("005930", 71000)
+    page = reverse("market:quotes", args=["005930"])
+    candles = reverse("market:quote_candles", args=["005930"])
+    first = page_of(alice_client.get(page))
+    assert alice_client.get(candles).status_code == 200
+    quotes, everything = calls("FHKST01010100"), calls()
+    sim.market.set_price("005930", 71500)
+    again = page_of(alice_client.get(page))
+    assert alice_client.get(candles).status_code == 200
+    assert (calls("FHKST01010100"), calls()) == (quotes, everything)  # nothing asked
+    assert price(first) == price(again) == "71,000"  # the moment-old snapshot, as read
+
+    settings.KISWEB_QUOTE_SNAPSHOT_TTL_S = 0  # the moment has passed
+    fresh = page_of(alice_client.get(page))
+    assert calls("FHKST01010100") == quotes + 1
+    assert price(fresh) == "71,500"
