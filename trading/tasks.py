@@ -5,6 +5,8 @@ whose outcome is unknown or whose send went quiet, and queues one ``reconcile_cr
 each. Reconciliation only reads KIS's executions and settles rows with conditional
 updates, so running it twice (a worker killed mid-task runs it again) changes nothing the
 second time, and it never sends an order (``trading.actions.reconcile``).
+``refresh_holidays`` (every 6 h) keeps the KRX calendar table current without waiting for a
+real-money user to open the ticket.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from accounts.models import Credential
+from accounts.secrets import SecretUnavailable
+from kisweb.kis import KisError
 from kisweb.ops.queue import enqueue_once
-from trading import actions
+from trading import actions, calendar
 from trading.models import Order
 
 log = logging.getLogger(__name__)
@@ -56,3 +60,24 @@ def reconcile_credential(credential_id: str) -> dict[str, Any]:
         "complete": result.complete,
         "error": result.error.code if result.error is not None else "",
     }
+
+
+@task()
+def refresh_holidays() -> dict[str, Any]:
+    """The KRX calendar (chk-holiday) for the whole site, every six hours, asked with the real
+    credential KIS verified most recently (paper keys cannot ask; the weekday rule and the
+    stored table answer until one can)."""
+    credential = (
+        Credential.objects.enabled()
+        .filter(environment=Credential.Environment.REAL)
+        .exclude(verified_at=None)
+        .order_by("-verified_at")
+        .first()
+    )
+    if credential is None:
+        return {"refreshed": 0, "skipped": "no verified real credential"}
+    try:
+        return {"refreshed": calendar.refresh(credential)}
+    except (KisError, SecretUnavailable) as failure:
+        log.warning("holiday refresh: KIS answered %s", type(failure).__name__)
+        return {"refreshed": 0, "error": getattr(failure, "code", type(failure).__name__)}

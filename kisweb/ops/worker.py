@@ -38,6 +38,7 @@ def schedule() -> list[tuple[str, dt.timedelta]]:
     return [
         ("trading.tasks.reconcile_sweep", dt.timedelta(seconds=settings.KISWEB_RECONCILE_EVERY_S)),
         ("accounts.tasks.renew_tokens", dt.timedelta(seconds=settings.KISWEB_TOKEN_RENEW_EVERY_S)),
+        ("trading.tasks.refresh_holidays", dt.timedelta(hours=6)),
         ("kisweb.ops.tasks.prune", dt.timedelta(days=1)),
     ]
 

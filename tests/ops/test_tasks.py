@@ -11,11 +11,13 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from accounts import tasks as account_tasks
+from accounts.actions import verify_credential
 from accounts.models import KisToken
 from kisweb.ops import heartbeat, worker
 from kisweb.ops.models import Heartbeat
+from trading import calendar
 from trading import tasks as trading_tasks
-from trading.models import Order
+from trading.models import MarketDay, Order
 
 from .conftest import lost_order, place
 
@@ -127,9 +129,30 @@ def test_the_schedule_enqueues_each_periodic_task_once():
         "accounts.tasks.renew_tokens",
         "kisweb.ops.tasks.prune",
         "trading.tasks.reconcile_sweep",
+        "trading.tasks.refresh_holidays",
     ]
     assert worker.run_schedule() == []
     assert len(queued(trading_tasks.reconcile_sweep)) == 1
+
+
+def test_the_holiday_refresh_asks_with_a_verified_real_credential_or_not_at_all(
+    sim, alice, credential, make_credential
+):
+    def asked() -> int:
+        return sum(1 for r in sim.stats.requests() if r.path.endswith("/chk-holiday"))
+
+    before = asked()
+    assert trading_tasks.refresh_holidays.call() == {  # alice's is paper: KIS would refuse
+        "refreshed": 0,
+        "skipped": "no verified real credential",
+    }
+    assert asked() == before and MarketDay.objects.count() == 0
+    real = make_credential(alice, environment="real", label="Alice real")
+    assert verify_credential(alice, real).ok
+    result = trading_tasks.refresh_holidays.call()
+    assert result["refreshed"] == MarketDay.objects.count() > 0
+    assert asked() - before == 2  # the calendar's two pages
+    assert MarketDay.objects.filter(day=calendar.kst_today()).exists()
 
 
 def _running(worker_id: str, started_ago_s: float) -> DBTaskResult:
