@@ -120,3 +120,12 @@ def alice_credential(alice):
 @pytest.fixture
 def bob_credential(bob):
     return bob.kis_credentials.get()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Django's cache is the process's memory in tests: no test sees what another cached
+    (the quote page's snapshot, the holiday table's refresh mark)."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -258,19 +258,24 @@ def test_a_reload_within_two_seconds_spends_no_kis_call(
     def price(page: str) -> str:
         return re.search(r'data-live-field="price"[^>]*>([^<]*)<', page).group(1).strip()
 
-    sim.market.set_price("005930", 71000)
+    def trade_at(price: int) -> str:
+        """The price the simulator trades at now (orders other tests left may print too)."""
+        sim.market.set_price("005930", price)
+        return f"{sim.market.quote('005930').price:,.0f}"
+
     page = reverse("market:quotes", args=["005930"])
     candles = reverse("market:quote_candles", args=["005930"])
+    was = trade_at(71000)
     first = page_of(alice_client.get(page))
     assert alice_client.get(candles).status_code == 200
     quotes, everything = calls("FHKST01010100"), calls()
-    sim.market.set_price("005930", 71500)
+    now = trade_at(75000)
     again = page_of(alice_client.get(page))
     assert alice_client.get(candles).status_code == 200
     assert (calls("FHKST01010100"), calls()) == (quotes, everything)  # nothing asked
-    assert price(first) == price(again) == "71,000"  # the moment-old snapshot, as read
+    assert price(first) == price(again) == was != now  # the moment-old snapshot, as read
 
     settings.KISWEB_QUOTE_SNAPSHOT_TTL_S = 0  # the moment has passed
     fresh = page_of(alice_client.get(page))
     assert calls("FHKST01010100") == quotes + 1
-    assert price(fresh) == "71,500"
+    assert price(fresh) == now
