@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from accounts.kisloop import on_caller_thread
 from kisweb.kis import Environment, KisClient, KisError
 
 # PRDT_TYPE_CD of search-info (docs/kis-protocol.md §4.2): 300 KRX stock; US by exchange.
@@ -46,7 +47,9 @@ async def from_kis(client: KisClient, market: str, venue: str, symbol: str) -> s
         return ""
     product_type = PRODUCT_TYPES["KRX"] if market != "US" else PRODUCT_TYPES.get(venue, "512")
     key = f"trading:name:{product_type}:{symbol}"
-    cached = await cache.aget(key)
+    # The cache through on_caller_thread, not cache.aget: on the process loop a view's
+    # thread-sensitive call queues on that view's own thread, which is waiting for us.
+    cached = await on_caller_thread(lambda: cache.get(key))
     if cached:
         return str(cached)
     try:
@@ -54,5 +57,5 @@ async def from_kis(client: KisClient, market: str, venue: str, symbol: str) -> s
     except KisError:
         return ""
     if name:
-        await cache.aset(key, name, NAME_TTL_S)
+        await on_caller_thread(lambda: cache.set(key, name, NAME_TTL_S))
     return name

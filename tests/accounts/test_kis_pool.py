@@ -169,3 +169,32 @@ async def test_a_running_loop_must_await_instead():
 
     with pytest.raises(RuntimeError):
         process_loop.run(nothing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_view_under_async_to_sync_may_use_the_cache_on_the_kis_loop(alice, make_credential):
+    """Django runs a view behind a sync-only middleware through async_to_sync. A coroutine
+    on the process loop that reached for Django's async cache queued its work on that
+    outer executor, whose thread was the one waiting for the coroutine: the real-money
+    ticket hung (the product-name lookup). Sync work goes through on_caller_thread."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from trading import names
+
+    real = make_credential(alice, environment="real", label="Alice real")
+    assert verify_credential(alice, real).ok
+
+    def view() -> str:
+        return call_kis(real, lambda client: names.from_kis(client, "KRX", "KRX", "005930"))
+
+    async def middleware() -> str:
+        return await sync_to_async(view)()
+
+    answers: list[str] = []
+    request = threading.Thread(
+        target=lambda: answers.append(async_to_sync(middleware)()), daemon=True
+    )
+    request.start()
+    request.join(15)
+    assert not request.is_alive(), "the view waited for itself"
+    assert answers and answers[0]  # KIS's short name of 005930, cached for the next view
