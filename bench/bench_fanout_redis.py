@@ -196,16 +196,6 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def busiest_window(stamps: list[float], window_s: float = 1.0) -> int:
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamps[start] <= stamp - window_s:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 # ---------------------------------------------------------------- runs
 
 
@@ -342,7 +332,9 @@ def kis_run(sim, credential) -> bool:
             process.communicate(timeout=30)
     app_key = credential.app_key
     reads = [r for r in sim.stats.requests(appkey=app_key) if r.tr_id]
-    busiest = busiest_window([r.t for r in reads])
+    from tests.helpers import max_in_any_window
+
+    busiest = max_in_any_window([r.t for r in reads])
     refused = sum(r.msg_cd == "EGW00201" for r in reads)
     asks, issues = sim.stats.token_requests(app_key), sim.stats.token_issues(app_key)
     ok = asks == 1 and busiest <= KIS_REAL_PER_S and refused == 0 and failures == 0
