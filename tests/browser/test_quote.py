@@ -148,7 +148,7 @@ def test_frames_in_the_contracts_shape_move_price_book_tape_and_chart(quote_page
 
 
 def test_a_us_quote_writes_dollars(quote_page):
-    page = quote_page("AAPL")
+    page = quote_page("AAPL", cut_stream=True)  # only the frame below moves the page
     expect(page.locator("#chart")).to_have_attribute("data-bars", re.compile(r"^[1-9]"))
     dispatch(
         page,
