@@ -1,8 +1,9 @@
-"""The hosted process layout for real: the simulator, two daphne processes and `runrelay`
-processes on PostgreSQL and Redis. Sockets on both daphne processes watching one symbol get
-the same frames from one upstream registration (counted at the simulator). The active relay
-is killed with SIGKILL twice, each time with a standby already running: data resumes on
-both processes, and the simulator's one-session-per-app-key rule never refused a session.
+"""The hosted process layout for real: the simulator, two daphne processes, a task worker
+and `runrelay` processes on PostgreSQL and Redis. Sockets on both daphne processes watching
+one symbol get the same frames from one upstream registration (counted at the simulator).
+The active relay is killed with SIGKILL twice, each time with a standby already running:
+data resumes on both processes, the simulator's one-session-per-app-key rule never refused
+a session, and afterwards /readyz on both web processes finds the worker and the new relay.
 The failover times (kill -> first frame again) are printed, not asserted."""
 
 from __future__ import annotations
@@ -139,6 +140,20 @@ async def _ready(port: int) -> None:
     raise AssertionError(f"daphne on {port} never answered /healthz")
 
 
+async def _readyz_ok(port: int) -> None:
+    said = "no answer"
+    async with httpx.AsyncClient() as client:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                answer = await client.get(f"http://127.0.0.1:{port}/readyz")
+                if answer.status_code == 200:
+                    return
+                said = answer.text[:300]
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"/readyz on {port} never said ready: {said}")
+
+
 class Watcher:
     """One browser socket on one daphne process, watching SYMBOL's trades."""
 
@@ -232,6 +247,7 @@ async def test_two_daphnes_one_relay_and_its_standbys_take_over_after_sigkill(
     failovers: list[tuple[float, float]] = []
     try:
         ports = [processes.daphne("daphne-1"), processes.daphne("daphne-2")]
+        worker, _worker_log = processes.start("worker", "manage.py", "taskworker")
         first, first_log = processes.relay("relay-1")
         first_id = await _holder(first_log, first)
         await _wait_active(redis, first_id)
@@ -264,6 +280,11 @@ async def test_two_daphnes_one_relay_and_its_standbys_take_over_after_sigkill(
         assert sim.stats.session_refusals(appkey) == 0
         assert sim.stats.ws_sessions(appkey) == 1
         assert all(not w.errors for w in watchers), [w.errors for w in watchers]
+        # The whole layout is ready on both web processes: database, Redis, the worker's
+        # heartbeat and the new active relay's.
+        assert worker.poll() is None
+        for port in ports:
+            await _readyz_ok(port)
     finally:
         for task in tasks:
             task.cancel()
