@@ -170,6 +170,8 @@ class Watcher:
             await ws.send(json.dumps({"type": "subscribe", "symbol": SYMBOL, "streams": ["trade"]}))
             async for text in ws:
                 message = json.loads(text)
+                if message.get("snapshot"):
+                    continue  # a socket's own catch-up copy, not the fanned-out stream
                 if message.get("type") == "trade" and message.get("symbol") == SYMBOL:
                     self.frames.append((time.monotonic(), str(text)))
                 elif message.get("type") == "error":
