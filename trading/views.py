@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import re
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -407,10 +408,18 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
     return render(request, "trading/order_ticket.html", context, status=status)
 
 
+_DOMESTIC_CODE = re.compile(r"[0-9A-Z]{6,9}")
+
+
 def _listing(symbol: str) -> str:
-    """KOSPI or KOSDAQ (the tax differs by listing) from the symbol master; "" unknown."""
+    """KOSPI or KOSDAQ (the tax differs by listing) from the symbol master; "" unknown.
+    The form's raw value may be anything a browser sent (a NUL byte breaks a PostgreSQL
+    query): only a code-shaped value is looked up."""
+    code = symbol.strip().upper()
+    if not _DOMESTIC_CODE.fullmatch(code):
+        return ""
     found: str | None = (
-        Symbol.objects.filter(code=symbol.strip().upper(), market__in=Symbol.DOMESTIC)
+        Symbol.objects.filter(code=code, market__in=Symbol.DOMESTIC)
         .values_list("market", flat=True)
         .first()
     )
