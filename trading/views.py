@@ -312,7 +312,14 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "POST":
         key = request.POST.get("idempotency_key", "")
-        earlier = Order.objects.owned_by(request.user).filter(idempotency_key=key).first()
+        # Only a key the form could have issued is looked up: anything a browser sends
+        # reaches here (a NUL byte breaks a PostgreSQL query); the form then refuses it.
+        plausible = key.isascii() and key.isprintable() and 0 < len(key) <= 64
+        earlier = (
+            Order.objects.owned_by(request.user).filter(idempotency_key=key).first()
+            if plausible
+            else None
+        )
         if earlier is not None:
             messages.info(request, _("This order was sent already; here is its result."))
             return redirect(earlier)
