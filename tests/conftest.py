@@ -7,6 +7,9 @@ import socket
 
 import pytest
 
+# Every test's output is searched for the secrets the simulator hands out.
+pytest_plugins = ["tests.secret_scan"]
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
