@@ -34,6 +34,9 @@ class _Secrets:
             with self._lock:
                 self._values[value] = kind
 
+    def __len__(self) -> int:
+        return len(self._values)
+
     def found_in(self, text: str) -> list[str]:
         with self._lock:
             values = list(self._values.items())
@@ -68,6 +71,7 @@ class _Output:
 
 
 OUTPUT = _Output()
+SEARCHED = {"tests": 0, "outputs": 0, "characters": 0}
 
 
 class _LogTap(logging.Handler):
@@ -197,6 +201,9 @@ def pytest_runtest_makereport(item, call):
         return
     parts = OUTPUT.take()
     parts += [(f"pytest's {kind}", text) for _, kind, text in item._report_sections]
+    SEARCHED["tests"] += 1
+    SEARCHED["outputs"] += len(parts)
+    SEARCHED["characters"] += sum(len(text) for _, text in parts)
     leaks = [(where, kinds) for where, text in parts if (kinds := SECRETS.found_in(text))]
     if not leaks:
         return
@@ -204,3 +211,17 @@ def pytest_runtest_makereport(item, call):
     report.outcome = "failed"
     lines = [f"  {', '.join(kinds)} in {where}" for where, kinds in leaks[:20]]
     report.longrepr = "a secret reached the test's output:\n" + "\n".join(lines)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.figures import record
+
+    if SEARCHED["tests"]:
+        note = f"{SEARCHED['outputs']:,} outputs, {SEARCHED['characters']:,} characters"
+        record("hostile users", "tests whose output was searched for secrets", SEARCHED["tests"])
+        record(
+            "hostile users",
+            "secrets searched for (app secrets, tokens, approval keys)",
+            len(SECRETS),
+            note=note,
+        )
