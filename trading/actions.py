@@ -25,6 +25,12 @@ matched to KIS's daily executions like this:
 - no candidate: the row stays ``unknown`` until it is ``NOT_RECEIVED_AFTER`` old and KIS's
   list was complete; then KIS did not receive it and it is ``rejected`` (``NOT_RECEIVED``).
 
+Orders of earlier days (a reconcile after the night, or after KIS restarted): the list is
+read from the oldest unsettled order's own KST date to today, so each is matched in its own
+date's rows, never judged by today's list alone; a day order still open when its session
+ended has lapsed, KIS lists it with nothing remaining, and it becomes ``cancelled``
+(tests/faults/test_sim_restart_new_day.py).
+
 Limits: two identical orders (same symbol, side, quantity, type, price) placed within the
 window are interchangeable, so their fills may be attributed to each other (the position
 is right either way). Same-day lists can lag at KIS; an order that appears after

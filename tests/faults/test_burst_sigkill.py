@@ -2,12 +2,13 @@
 then restarted: zero lost, zero doubled, counted at the simulator.
 
 kisweb runs in real child processes (``manage.py shell -c``, as in tests/trading/test_crash.py)
-on one SQLite file: the first places the burst from one thread per user, as a web server's
-worker threads would, and is killed once the simulator has booked a third of it. The
-restart reconciles every credential, then the people post their tickets again with the same
-idempotency keys (a browser resubmitting after the outage): what was journaled is not sent
-again, and what never was is sent now. Fast: 40 orders from 8 users; ``KISWEB_SOAK``: 200
-from 20.
+on one database: a fresh SQLite file, or, when the suite runs on PostgreSQL, a fresh database
+beside the suite's own (``<name>_burst``, dropped afterwards). The first places the burst
+from one thread per user, as a web server's worker threads would, and is killed once the
+simulator has booked a third of it. The restart reconciles every credential, then the
+people post their tickets again with the same idempotency keys (a browser resubmitting
+after the outage): what was journaled is not sent again, and what never was is sent now.
+Fast: 40 orders from 8 users; ``KISWEB_SOAK``: 200 from 20.
 """
 
 from __future__ import annotations
@@ -83,7 +84,36 @@ print(json.dumps({"before": before, "rows": rows}), flush=True)
 
 
 @pytest.fixture
-def burst_env(sim, tmp_path):
+def child_database(settings):
+    """The children's ``DATABASE_URL``: none (SQLite in their var directory), or a fresh
+    PostgreSQL database when the suite runs on PostgreSQL."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        yield None
+        return
+    import psycopg
+
+    name = f"{database['NAME']}_burst"
+    where = {
+        "host": database["HOST"] or "127.0.0.1",
+        "port": int(database["PORT"] or 5432),
+        "user": database["USER"],
+        "password": database["PASSWORD"] or None,
+    }
+
+    def run(statement: str) -> None:
+        with psycopg.connect(**where, dbname="postgres", autocommit=True) as admin:
+            admin.execute(statement)
+
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run(f'CREATE DATABASE "{name}"')
+    password = f":{where['password']}" if where["password"] else ""
+    yield f"postgres://{where['user']}{password}@{where['host']}:{where['port']}/{name}"
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def burst_env(sim, tmp_path, child_database):
     accounts = [sim.add_account(make_account("paper")) for _ in range(USERS)]
     sim.market.set_price("005930", 71000)
     env = {
@@ -112,6 +142,8 @@ def burst_env(sim, tmp_path):
             ]
         ),
     )
+    if child_database:
+        env["DATABASE_URL"] = child_database
     manage(env, "migrate", "--noinput", "-v0")
     assert "ready" in manage(env, "shell", "-c", SETUP)
     return env, accounts
