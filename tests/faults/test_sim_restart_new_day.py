@@ -58,6 +58,16 @@ class Restartable:
             market=old.sim.market,
         ).start()
 
+    def restart_afresh(self) -> None:
+        """A new simulator process with nothing of the old one: an empty book, numbers
+        from 1, today's clock."""
+        old = self.thread
+        old.stop()
+        self.days_behind = 0
+        self.thread = SimulatorThread(
+            accounts=[], speed=0, real_port=old.real_port, paper_port=old.paper_port
+        ).start()
+
     def stop(self) -> None:
         self.thread.stop()
 
@@ -128,4 +138,45 @@ def test_a_restart_into_a_new_day_reissues_tokens_and_settles_yesterdays_orders(
         "faults",
         "simulator restarted into a new day: unknown before / after reconcile",
         f"{unknown_before} / 0",
+    )
+
+
+def test_a_fresh_simulator_numbering_from_one_again_does_not_mix_up_two_days_orders(
+    simulator, traders
+):
+    """A simulator process started afresh (its book empty, its order numbers from 1 again,
+    as KIS's may restart each day) next to a journal holding yesterday's order number 1:
+    today's order number 1 is today's, and yesterday's row is neither filled by it nor lost."""
+    [credential] = traders(1)
+    key = credential.app_key
+    first = simulator.sim
+    first.market.set_price("005930", 71000)
+    yesterday = place_order(credential.owner, credential, a_ticket()).order
+    assert yesterday.status == Status.ACCEPTED
+    Order.objects.update(created_at=F("created_at") - dt.timedelta(days=1))
+    KisToken.objects.filter(credential=credential).update(
+        issued_at=F("issued_at") - dt.timedelta(hours=2)
+    )
+
+    simulator.restart_afresh()
+    again = simulator.sim
+    again.add_account(first.market.ledgers[key].account)
+    again.market.set_price("005930", 71000)
+    again.faults.lose_order_answers = 1
+    today = place_order(credential.owner, credential, a_ticket(price=Decimal(72000))).order
+    assert today.status == Status.UNKNOWN
+    [booked] = again.market.ledgers[key].orders.values()
+    assert booked.odno.lstrip("0") == yesterday.kis_order_no.lstrip("0")  # the same number
+
+    result = reconcile(credential, now=timezone.now() + dt.timedelta(minutes=3))
+    assert result.complete and result.error is None
+    yesterday.refresh_from_db()
+    today.refresh_from_db()
+    assert (today.status, today.filled_quantity) == (Status.FILLED, 1)
+    assert today.kis_order_no.lstrip("0") == booked.odno.lstrip("0")
+    assert yesterday.status == Status.ACCEPTED and yesterday.filled_quantity == 0
+    record(
+        "faults",
+        "fresh simulator numbering from 1: yesterday's and today's order number 1 kept apart",
+        "2 / 2",
     )
