@@ -21,11 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import KisToken
+from kisweb.kis import Side
+from kisweb.kis.realtime import ExecutionNotice
+from kisweb.kis.realtime.events import NoticeAction
 from kisweb.kissim.clock import Clock, kst_now
 from kisweb.kissim.testing import SimulatorThread
 from tests.figures import record
 from trading.actions import place_order, read_kis, reconcile
 from trading.models import Order
+from trading.notices import apply_notice
 
 from .conftest import a_ticket
 
@@ -180,3 +184,53 @@ def test_a_fresh_simulator_numbering_from_one_again_does_not_mix_up_two_days_ord
         "fresh simulator numbering from 1: yesterday's and today's order number 1 kept apart",
         "2 / 2",
     )
+
+
+def test_a_notice_for_todays_number_one_does_not_fill_yesterdays_number_one(simulator, traders):
+    """Execution notices are today's: with today's order still waiting for its answer, a
+    fill notice naming number 1 must not land on yesterday's order number 1."""
+    [credential] = traders(1)
+    key = credential.app_key
+    first = simulator.sim
+    first.market.set_price("005930", 71000)
+    yesterday = place_order(credential.owner, credential, a_ticket()).order
+    Order.objects.update(created_at=F("created_at") - dt.timedelta(days=1))
+    KisToken.objects.filter(credential=credential).update(
+        issued_at=F("issued_at") - dt.timedelta(hours=2)
+    )
+    simulator.restart_afresh()
+    again = simulator.sim
+    again.add_account(first.market.ledgers[key].account)
+    again.market.set_price("005930", 71000)
+    again.faults.lose_order_answers = 1
+    today = place_order(credential.owner, credential, a_ticket(price=Decimal(72000))).order
+    [booked] = again.market.ledgers[key].orders.values()
+    assert booked.odno.lstrip("0") == yesterday.kis_order_no.lstrip("0")
+
+    notice = ExecutionNotice(
+        tr_id="H0STCNI9",
+        hts_id=first.market.ledgers[key].account.hts_id,
+        account_no="",
+        order_no=booked.odno,
+        original_order_no="",
+        branch_no=booked.orgno,
+        side=Side.BUY,
+        action=NoticeAction.ORDER,
+        symbol="005930",
+        symbol_name="삼성전자",
+        is_fill=True,
+        rejected=False,
+        quantity=1,
+        price=booked.avg_price,
+        order_quantity=1,
+        order_price=booked.price,
+        time=None,
+    )
+    applied = apply_notice(str(credential.pk), notice)
+    assert applied.order_id is None and not applied.changed
+    yesterday.refresh_from_db()
+    assert (yesterday.status, yesterday.filled_quantity) == (Status.ACCEPTED, 0)
+
+    reconcile(credential, now=timezone.now() + dt.timedelta(minutes=3))
+    today.refresh_from_db()
+    assert (today.status, today.filled_quantity) == (Status.FILLED, 1)
