@@ -17,9 +17,11 @@ import datetime as dt
 import time
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.figures import record
+from tests.helpers import ticket_form
 from trading.actions import NOT_RECEIVED, ORDER_TIMEOUT_S, place_order, reconcile
 from trading.models import Order
 
@@ -150,3 +152,26 @@ def test_mixed_faults_on_many_sends_leave_the_journal_equal_to_the_book(sim, tra
         "mixed order faults: unknown before / after reconcile",
         f"{unknown_before} / {unknown_after}",
     )
+
+
+def test_the_ticket_says_once_that_the_answer_was_lost_and_a_second_post_sends_nothing(
+    sim, traders, client
+):
+    [credential] = traders(1)
+    sim.market.set_price("005930", 71000)
+    client.force_login(credential.owner)
+    form = ticket_form(price="70000")
+    sim.faults.lose_order_answers = 1
+    first = client.post(reverse("trading:order_ticket"), form, HTTP_ACCEPT_LANGUAGE="en")
+    assert first.status_code == 302
+    shown = client.get(first["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert shown.count("KIS&#x27;s answer was lost") == 1
+    assert "do not send it again" in shown
+
+    again = client.post(reverse("trading:order_ticket"), form, HTTP_ACCEPT_LANGUAGE="en")
+    assert again["Location"] == first["Location"]  # the same order, not a second one
+    assert sim.stats.orders_received(credential.app_key) == 1
+    settle(credential)
+    [order] = Order.objects.filter(credential=credential)
+    assert order.status == Status.ACCEPTED and order.kis_order_no
+    assert journal_vs_sim(sim, [credential]) == (1, 1)
