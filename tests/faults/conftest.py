@@ -34,7 +34,6 @@ def market_always_open(settings):
 def faults_off(simulator):
     yield
     simulator.sim.faults.reset()
-    simulator.sim.faults.drop_sockets()  # a request a test left hanging is cancelled
 
 
 @pytest.fixture
