@@ -15,15 +15,23 @@ Every send follows the same three steps, so an order is never lost and never dou
 matched to KIS's daily executions like this:
 
 - a row that knows its KIS order number (``ODNO``) matches the execution row with that
-  number (leading zeros ignored) and takes its fills and state;
+  number (leading zeros ignored) dated the KST day the row was journaled, and takes its
+  fills and state (a number may come again on another day: a restarted KIS, or KIS's
+  numbering per day, must not hand yesterday's row today's fills);
 - a row without one (``unknown``, stale ``pending_send``) matches an execution row that no
-  other journal row of the same credential has claimed, with the same symbol, side,
-  quantity, order type and price (``0`` for market-type orders), the same original order
-  number for a revise/cancel (none for a new order), and an order time from
-  ``MATCH_SKEW`` before the journal row was written to ``MATCH_WINDOW`` after it. Identical
-  candidates are taken oldest first by journal rows oldest first;
+  other journal row of the same credential has claimed (a number on its own date), with
+  the same symbol, side, quantity, order type and price (``0`` for market-type orders),
+  the same original order number for a revise/cancel (none for a new order), and an order
+  time from ``MATCH_SKEW`` before the journal row was written to ``MATCH_WINDOW`` after
+  it. Identical candidates are taken oldest first by journal rows oldest first;
 - no candidate: the row stays ``unknown`` until it is ``NOT_RECEIVED_AFTER`` old and KIS's
   list was complete; then KIS did not receive it and it is ``rejected`` (``NOT_RECEIVED``).
+
+Orders of earlier days (a reconcile after the night, or after KIS restarted): the list is
+read from the oldest unsettled order's own KST date to today, so each is matched in its own
+date's rows, never judged by today's list alone; a day order still open when its session
+ended has lapsed, KIS lists it with nothing remaining, and it becomes ``cancelled``
+(tests/faults/test_sim_restart_new_day.py).
 
 Limits: two identical orders (same symbol, side, quantity, type, price) placed within the
 window are interchangeable, so their fills may be attributed to each other (the position
@@ -420,12 +428,19 @@ def reconcile(
     result = Reconciled(checked=len(orders))
     if not orders:
         return result
-    claimed = {
-        _norm(number)
-        for number in Order.objects.filter(credential=credential)
+    # KIS numbers domestic orders per trading day (a number may come again another day):
+    # a number is claimed on its own date. US rows keep one number across their dates.
+    claimed: set[tuple[dt.date, str]] = set()
+    claimed_us: set[str] = set()
+    for market, number, created_at in (
+        Order.objects.filter(credential=credential)
         .exclude(kis_order_no="")
-        .values_list("kis_order_no", flat=True)
-    }
+        .values_list("market", "kis_order_no", "created_at")
+    ):
+        if market == Order.Market.US:
+            claimed_us.add(_norm(number))
+        else:
+            claimed.add((_kis_day(created_at), _norm(number)))
     domestic = [o for o in orders if o.market == Order.Market.KRX]
     us = [o for o in orders if o.market == Order.Market.US]
     try:
@@ -445,7 +460,7 @@ def reconcile(
         if _apply(order, state, now, complete):
             result.changed.append(order)
     for order in us:
-        us_row = _match_us(order, us_rows, claimed)
+        us_row = _match_us(order, us_rows, claimed_us)
         us_state = _us_state(us_row) if us_row is not None else None
         if _apply(order, us_state, now, complete=True):
             result.changed.append(order)
@@ -501,10 +516,18 @@ class _KisState:
     name: str
 
 
-def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) -> Execution | None:
+def _kis_day(journaled: dt.datetime) -> dt.date:
+    """The KST date KIS files an order under: the day it was journaled (KRX takes no orders
+    around midnight, so the journal write and KIS's order time share a date)."""
+    return journaled.astimezone(rules.KST).date()
+
+
+def _match_domestic(
+    order: Order, rows: Iterable[Execution], claimed: set[tuple[dt.date, str]]
+) -> Execution | None:
     if order.kis_order_no:
-        wanted = _norm(order.kis_order_no)
-        return next((row for row in rows if _norm(row.order_no) == wanted), None)
+        wanted = (_kis_day(order.created_at), _norm(order.kis_order_no))
+        return next((row for row in rows if (row.order_date, _norm(row.order_no)) == wanted), None)
     earliest = order.created_at - MATCH_SKEW
     latest = order.created_at + MATCH_WINDOW
     original_no = _norm(order.original.kis_order_no) if order.original else ""
@@ -512,7 +535,7 @@ def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) 
     candidates = [
         row
         for row in rows
-        if _norm(row.order_no) not in claimed
+        if (row.order_date, _norm(row.order_no)) not in claimed
         and row.symbol == order.symbol
         and row.side == Side(order.side)
         and row.quantity == order.quantity
@@ -526,7 +549,7 @@ def _match_domestic(order: Order, rows: Iterable[Execution], claimed: set[str]) 
     if not candidates:
         return None
     chosen = min(candidates, key=lambda row: (row.order_date, row.time or dt.time.min))
-    claimed.add(_norm(chosen.order_no))
+    claimed.add((chosen.order_date, _norm(chosen.order_no)))
     return chosen
 
 

@@ -1,7 +1,8 @@
 """Execution notices into the order journal (the relay calls this, tab or no tab).
 
-A notice names its order by KIS's order number, so only rows that know their number are
-moved; a row still waiting for its HTTP answer is left to ``trading.actions.reconcile``.
+A notice names its order by KIS's order number, so only rows that know their number (and
+were journaled today: numbers come again on other days) are moved; a row still waiting
+for its HTTP answer is left to ``trading.actions.reconcile``.
 Every move is a conditional update from the state this call read (status, and for a fill
 the filled quantity), retried a few times if another writer moved the row first, and
 never backwards: a late "accepted" does not undo a fill, a final row is not touched.
@@ -16,6 +17,7 @@ the list's figure again, and the next reconcile (page load, button, worker) catc
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,10 +26,12 @@ from django.utils import timezone
 from kisweb.kis.realtime import ExecutionNotice
 from kisweb.kis.realtime.events import NoticeAction
 from trading.models import Order
+from trading.rules import KST
 
 Status = Order.Status
 _ATTEMPTS = 3
 _BEFORE_ACCEPT = (Status.PENDING_SEND, Status.UNKNOWN)
+DOMESTIC_NOTICES = "H0STCNI"  # H0STCNI0 real, H0STCNI9 paper; US notices are H0GSCNI0/9
 _OPEN = (Status.PENDING_SEND, Status.UNKNOWN, Status.ACCEPTED, Status.PARTIALLY_FILLED)
 
 
@@ -42,11 +46,24 @@ def _norm(order_no: str) -> str:
     return order_no.strip().lstrip("0")
 
 
-def _find(credential_id: str, order_no: str) -> Order | None:
+def _since(notice: ExecutionNotice) -> dt.datetime:
+    """The oldest journal row a live notice can be about: KIS's order numbers come again
+    on other days (a restarted KIS, its numbering per day), and notices are today's. A
+    domestic order is today's by the KST date; a US session runs across KST midnight, so
+    a US notice may be about an order journaled the KST day before."""
+    today = timezone.now().astimezone(KST).date()
+    if not notice.tr_id.startswith(DOMESTIC_NOTICES):
+        today -= dt.timedelta(days=1)
+    return dt.datetime.combine(today, dt.time.min, tzinfo=KST)
+
+
+def _find(credential_id: str, order_no: str, since: dt.datetime) -> Order | None:
     wanted = _norm(order_no)
     if not wanted:
         return None
-    rows = Order.objects.filter(credential_id=credential_id, kis_order_no__endswith=wanted)
+    rows = Order.objects.filter(
+        credential_id=credential_id, kis_order_no__endswith=wanted, created_at__gte=since
+    )
     return next((row for row in rows if _norm(row.kis_order_no) == wanted), None)
 
 
@@ -60,7 +77,7 @@ def apply_notice(credential_id: str, notice: ExecutionNotice) -> NoticeResult:
     changed = False
     order: Order | None = None
     for _ in range(_ATTEMPTS):
-        order = _find(credential_id, notice.order_no)
+        order = _find(credential_id, notice.order_no, _since(notice))
         if order is None:
             break
         moved = _apply_once(order, notice)
@@ -69,7 +86,7 @@ def apply_notice(credential_id: str, notice: ExecutionNotice) -> NoticeResult:
             break
     name = (order.symbol_name if order else "") or notice.symbol_name
     if notice.action is NoticeAction.CANCEL and not notice.rejected:
-        original = _find(credential_id, notice.original_order_no)
+        original = _find(credential_id, notice.original_order_no, _since(notice))
         if original is not None and original.status in (Status.ACCEPTED, Status.PARTIALLY_FILLED):
             changed |= _move(original, {"status": original.status}, status=Status.CANCELLED)
     return NoticeResult(str(order.pk) if order else None, name, changed)

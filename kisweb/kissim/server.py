@@ -42,6 +42,7 @@ class Simulator:
         pingpong_timeout_s: float = 90.0,
         rate_limits: dict[str, int] | None = None,
         token_issue_interval_s: float | None = None,
+        market: Market | None = None,
     ):
         """`speed` multiplies the tick rate; 0 stops the walk (tests then call market.step()).
 
@@ -49,16 +50,22 @@ class Simulator:
         `rate_limits` overrides the per-second limits {"real": 20, "paper": 2} (§6), so
         tests about other rules need not pace themselves. `token_issue_interval_s` shortens
         the one-new-token-per-minute rule (§2.1; default 60 s) for tests that re-issue.
+        `market` restarts a simulator over an earlier one's exchange: KIS's book and order
+        history outlive a restart of its gateway, while tokens, rate windows and sessions
+        do not. The market keeps its own clock; `clock` and `seed` are then unused.
         """
         self.host = host
         self.real_port = real_port
         self.paper_port = paper_port
         self.speed = speed
-        self.clock = clock if isinstance(clock, Clock) else Clock(clock, now)
+        if market is not None:
+            self.clock = market.clock
+        else:
+            self.clock = clock if isinstance(clock, Clock) else Clock(clock, now)
         self.faults = Faults()
         self.stats = Stats()
         self.tokens = TokenStore(token_issue_interval_s)
-        self.market = Market(seed=seed, clock=self.clock)
+        self.market = market or Market(seed=seed, clock=self.clock)
         self.hub = Hub(
             self.market,
             self.tokens,
