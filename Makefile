@@ -23,7 +23,7 @@ HOSTED_TEST_ENV := KISWEB_MODE=hosted \
 	KISWEB_ENCRYPTION_KEYS=hostedtest:ZW5jcnlwdGlvbi1rZXktZm9yLWhvc3RlZC10ZXN0cyE= \
 	KISWEB_SSL_REDIRECT=false
 
-.PHONY: demo test lint bench soak install lock browser services messages clean
+.PHONY: demo test lint bench soak report install lock browser services messages clean
 
 install: $(STAMP)
 
@@ -105,6 +105,14 @@ soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
+
+# docs/reliability.md from one real run: the fault, hostile-input, hostile-user and hosted
+# outage tests and the load benchmarks, each recording its figures into a fresh directory
+# (tools/report.py). The report is written even when something failed, which it shows as
+# FAILED; the target then fails too. `make report REPORT_ARGS=--quick` for a short run.
+report: $(BENCH_STAMP) messages browser services
+	$(HOSTED_TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python tools/report.py --hosted-env '$(HOSTED_TEST_ENV)' $(REPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
