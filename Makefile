@@ -100,9 +100,13 @@ bench: $(BENCH_STAMP) services
 
 # Long runs: 20 orders/s for a full minute through the ticket view and the journal (p99,
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
-# then 10,000 generated hostile order tickets (`make test` runs 40).
+# 50 users browsing for 5 minutes (`make bench`: 20 s), 500 browser sockets x 40 symbols for
+# 5 minutes (latency, lost, dropped, daphne's RSS growth; 50 users of 10 tabs each), then
+# 10,000 generated hostile order tickets (`make test` runs 40).
 soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
+	$(BIN)/python bench/bench_browsing.py --soak 300
+	$(BIN)/python bench/bench_fanout.py --soak 300 --symbols 40 --keys 50
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
 

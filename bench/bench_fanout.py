@@ -48,7 +48,7 @@ SYMBOL = "005930"
 SOAK_SOCKETS = 500
 SOAK_RATE_PER_SYMBOL = 0.25  # trades a second per symbol: 10/s on 40 symbols
 SUBSCRIBES_PER_S = 10  # well under the consumer's 20 messages a second per socket
-CONNECTS_AT_ONCE = 20
+CONNECTS_AT_ONCE = 20  # sockets connecting or subscribing at once
 RSS_EVERY_S = 30.0
 RSS_GROWTH_TARGET = 0.20
 METRICS_TOKEN = "bench-only-metrics-token-5f1c"
@@ -118,35 +118,42 @@ async def soak_clients_main(url: str, count: int, cookies: str, origin: str, cod
     async def connect(index: int):
         async with gate:
             cookie = users[index % len(users)]
-            ws = await websockets.connect(
+            return await websockets.connect(
                 url, additional_headers={"Cookie": cookie, "Origin": origin}, max_queue=None
             )
-            mine = modes.setdefault(str(index), {})
-        # Paced under the consumer's limit; any it refused anyway (a busy server reads a
-        # burst late) is asked again once the socket has gone quiet.
-        for _ in range(10):
-            pending = [code for code in symbols if code not in mine]
-            if not pending:
-                break
-            for code in pending:
-                await ws.send(json.dumps({"type": "subscribe", "symbol": code}))
-                await asyncio.sleep(1.0 / SUBSCRIBES_PER_S)
-            with contextlib.suppress(TimeoutError):
-                while len(mine) < len(symbols):
-                    text = await asyncio.wait_for(ws.recv(), timeout=3.0)
-                    if '"type":"subscribed"' in text:
-                        message = json.loads(text)
-                        mine[message["symbol"]] = message["mode"]
-                    elif '"type":"error"' in text and '"rate_limited"' not in text:
-                        raise RuntimeError(f"socket {index}: {text}")
+
+    async def subscribe(index: int, ws) -> None:
+        """Paced under the consumer's limit; any it refused anyway (a busy server reads a
+        burst late) is asked again once the socket has gone quiet."""
+        mine = modes.setdefault(str(index), {})
+        async with gate:
+            for _ in range(10):
+                pending = [code for code in symbols if code not in mine]
+                if not pending:
+                    break
+                for code in pending:
+                    await ws.send(json.dumps({"type": "subscribe", "symbol": code}))
+                    await asyncio.sleep(1.0 / SUBSCRIBES_PER_S)
+                with contextlib.suppress(TimeoutError):
+                    while len(mine) < len(symbols):
+                        text = await asyncio.wait_for(ws.recv(), timeout=3.0)
+                        if '"type":"subscribed"' in text:
+                            message = json.loads(text)
+                            mine[message["symbol"]] = message["mode"]
+                        elif '"type":"error"' in text and '"rate_limited"' not in text:
+                            raise RuntimeError(f"socket {index}: {text}")
         if len(mine) < len(symbols):
             raise RuntimeError(f"socket {index}: {len(mine)} of {len(symbols)} subscribed")
         for code, mode in mine.items():
             if mode == "live":
                 live[code].add(index)
-        return ws
 
-    sockets = await asyncio.gather(*(connect(i) for i in range(count)))
+    # Each user's first socket opens that app key's session at the hub; the hub reads no
+    # other message meanwhile, so those go first, then the other tabs, then subscriptions.
+    first = await asyncio.gather(*(connect(i) for i in range(min(len(users), count))))
+    await asyncio.sleep(5.0)
+    sockets = first + list(await asyncio.gather(*(connect(i) for i in range(len(first), count))))
+    await asyncio.gather(*(subscribe(i, ws) for i, ws in enumerate(sockets)))
     tally: dict[str, int] = {}
     for mine in modes.values():
         for mode in mine.values():
@@ -440,6 +447,8 @@ def rss_mb(pid: int) -> float:
 
 
 def main() -> int:
+    from tests.figures import record
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--soak", type=float, default=None, help="soak seconds (300)")
     parser.add_argument("--symbols", type=int, default=40, help="symbols per socket (40)")
@@ -546,9 +555,14 @@ def main() -> int:
                 floor = floor_run(count, rate, frames)
                 print(f"N={count:4d} @ {rate:3d}/s  relay: {relay}")
                 print(f"{'':16s}floor: {floor}")
+                what = f"{count} sockets, 1 symbol, {rate} frames/s, {frames} frames"
+                record("load", f"fan-out {count} sockets: relay", relay, "", what)
+                record("load", f"fan-out {count} sockets: bare floor", floor, "", what)
             child = start_clients(url, 500, cookie, origin, floor=False)
             time.sleep(1.0)
-            print(f"daphne RSS with 500 sockets on 1 symbol: {rss_mb(daphne.pid):.1f} MB")
+            resident = rss_mb(daphne.pid)
+            print(f"daphne RSS with 500 sockets on 1 symbol: {resident:.1f} MB")
+            record("load", "fan-out: daphne RSS with 500 sockets", round(resident), "MB")
             stop_clients(child)
         finally:
             daphne.terminate()

@@ -458,7 +458,7 @@ def steps(quick: bool, hosted: dict[str, str]) -> list[Step]:
         plan += [
             bench("bench_browsing.py", "--duration", "5"),
             bench("bench_trading.py", env={"BENCH_TRADING_ORDERS": "100"}),
-            bench("bench_fanout.py", "--soak", "60", "--symbols", "40"),
+            bench("bench_fanout.py", "--soak", "60", "--symbols", "40", "--keys", "50"),
         ]
     else:
         plan += [
@@ -466,7 +466,7 @@ def steps(quick: bool, hosted: dict[str, str]) -> list[Step]:
             bench("bench_trading.py"),
             bench("bench_trading.py", "--soak", "60"),
             bench("bench_fanout.py"),
-            bench("bench_fanout.py", "--soak", "300", "--symbols", "40"),
+            bench("bench_fanout.py", "--soak", "300", "--symbols", "40", "--keys", "50"),
             bench("bench_fanout_redis.py", env={"REDIS_URL": hosted.get("REDIS_URL", "")}),
         ]
     return plan
