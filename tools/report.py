@@ -376,7 +376,9 @@ def _redis(url: str) -> str:
 
 
 def machine(quick: bool, started: str, hosted: dict[str, str]) -> dict[str, object]:
-    database = hosted.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    # The server's own database: the hosted test database may not exist between runs.
+    server = hosted.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    database = re.sub(r"/[^/]*$", "/postgres", server)
     uname = os.uname()
     return {
         "hostname": platform.node(),
