@@ -23,7 +23,7 @@ HOSTED_TEST_ENV := KISWEB_MODE=hosted \
 	KISWEB_ENCRYPTION_KEYS=hostedtest:ZW5jcnlwdGlvbi1rZXktZm9yLWhvc3RlZC10ZXN0cyE= \
 	KISWEB_SSL_REDIRECT=false
 
-.PHONY: demo test lint bench soak install lock browser services messages clean
+.PHONY: demo test lint bench soak report install lock browser services messages clean
 
 install: $(STAMP)
 
@@ -100,11 +100,23 @@ bench: $(BENCH_STAMP) services
 
 # Long runs: 20 orders/s for a full minute through the ticket view and the journal (p99,
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
-# then 10,000 generated hostile order tickets (`make test` runs 40).
+# 50 users browsing for 5 minutes (`make bench`: 20 s), 500 browser sockets x 40 symbols for
+# 5 minutes (latency, lost, dropped, daphne's RSS growth; 50 users of 10 tabs each), then
+# 10,000 generated hostile order tickets (`make test` runs 40).
 soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
+	$(BIN)/python bench/bench_browsing.py --soak 300
+	$(BIN)/python bench/bench_fanout.py --soak 300 --symbols 40 --keys 50
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
+
+# docs/reliability.md from one real run: the fault, hostile-input, hostile-user and hosted
+# outage tests and the load benchmarks, each recording its figures into a fresh directory
+# (tools/report.py). The report is written even when something failed, which it shows as
+# FAILED; the target then fails too. `make report REPORT_ARGS=--quick` for a short run.
+report: $(BENCH_STAMP) messages browser services
+	$(HOSTED_TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python tools/report.py --hosted-env '$(HOSTED_TEST_ENV)' $(REPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

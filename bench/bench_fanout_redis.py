@@ -344,6 +344,12 @@ def kis_run(sim, credential) -> bool:
         f"(limit {KIS_REAL_PER_S}), EGW00201 {refused}, failed reads {failures} "
         f"{'PASS' if ok else 'FAIL'}"
     )
+    from tests.figures import record
+
+    what = f"{KIS_PROCESSES} processes, one real app key, cold start"
+    record("load", "KIS token asks / issues", f"{asks} / {issues}", "", what)
+    record("load", "KIS busiest second", busiest, "calls", f"limit {KIS_REAL_PER_S}; {what}")
+    record("load", "KIS EGW00201 refusals / failed reads", f"{refused} / {failures}", "", "goal 0")
     return ok
 
 
@@ -448,6 +454,18 @@ def main() -> int:
         print(line_for(f"redis ({DAPHNES} daphne)", redis))
         print(line_for("floor (bare websockets)", floor))
         fanout_ok = redis["lost"] == 0 and redis["p99"] <= P99_TARGET_X_FLOOR * floor["p99"]
+        from tests.figures import record
+
+        what = f"{SOCKETS} sockets, {RATE} frames/s, {FRAMES} frames"
+        record("load", "hosted fan-out: demo (in-memory, 1 daphne)", demo, "", what)
+        for name, figures in ((f"redis ({DAPHNES} daphne)", redis), ("bare floor", floor)):
+            record(
+                "load",
+                f"hosted fan-out: {name} p50 / p99",
+                f"{figures['p50']:.1f} / {figures['p99']:.1f}",
+                "ms",
+                f"lost {int(figures['lost'])} / {int(figures['of'])}",
+            )
         print(
             f"redis p99 {redis['p99'] / floor['p99']:.2f}x the floor's (target <= "
             f"{P99_TARGET_X_FLOOR:g}x), lost {int(redis['lost'])} (target 0) "

@@ -49,6 +49,7 @@ from kisweb.kis import RateLimits, shared_rate_limiter  # noqa: E402
 from kisweb.kissim import SimAccount, make_account  # noqa: E402
 from kisweb.kissim.symbols import KRX_LISTINGS  # noqa: E402
 from kisweb.kissim.testing import SimulatorThread  # noqa: E402
+from tests.figures import record  # noqa: E402
 from trading.forms import new_idempotency_key  # noqa: E402
 from trading.models import Order  # noqa: E402
 
@@ -200,6 +201,16 @@ def order_round_trips(runner: Sim) -> bool:
     print(f"order round trip through the view, {ORDERS} orders: {percentiles(samples)}")
     print(f"  journal accepted {accepted}, simulator received {received}")
     print(f"  goal p50 <= 20 ms, p99 <= 100 ms: {'met' if met else 'MISSED'}")
+    record(
+        "load",
+        "order round trip through the view p50 / p99",
+        f"{p50 * 1e3:.1f} / {p99 * 1e3:.1f}",
+        "ms",
+        f"{ORDERS} orders one after another; goal 20 / 100 ms: {'met' if met else 'MISSED'}",
+    )
+    record(
+        "load", "round trip orders accepted / received by the simulator", f"{accepted} / {received}"
+    )
     return met
 
 
@@ -278,6 +289,14 @@ def soak(runner: Sim, rate_per_s: int, seconds: float, senders: int) -> bool:
         print(f"    {type(failure).__name__}: {failure}")
     met = not failures and lost == 0 and doubled == 0 and accepted == received == rows == count
     print(f"  goal zero lost, zero doubled: {'met' if met else 'MISSED'}")
+    p50, p99 = cuts(samples) if len(samples) > 1 else (float("nan"), float("nan"))
+    what = f"{rate_per_s} orders/s for {seconds:.0f} s by {senders} senders"
+    record("load", "order soak p50 / p99", f"{p50 * 1e3:.1f} / {p99 * 1e3:.1f}", "ms", what)
+    record("load", "order soak orders achieved per second", round(achieved, 1), "orders/s", what)
+    record(
+        "load", "order soak journaled vs seen by the simulator", f"{rows} / {received}", "", what
+    )
+    record("load", "order soak lost / doubled", f"{lost} / {doubled}", "", "goal 0 / 0")
     return met
 
 
@@ -339,6 +358,9 @@ def main() -> int:
         few, many = portfolio(runner, 5), portfolio(runner, 50)
     flat = few == many
     print(f"portfolio queries do not grow with the holdings: {'met' if flat else 'MISSED'}")
+    record(
+        "load", "portfolio database queries, 5 / 50 holdings", f"{few} / {many}", "", "goal equal"
+    )
     return 0 if fast_enough and soaked and flat else 1
 
 
