@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 
-def record(section: str, name: str, value: object, unit: str = "", note: str = "") -> None:
+def record(
+    section: str, name: str, value: object, unit: str = "", note: str = "", source: str = ""
+) -> None:
     """One measured figure. ``section`` groups the report (``faults``, ``hostile input``,
-    ``hostile users``, ``load``); ``name`` says what was measured, in words."""
+    ``hostile users``, ``load``); ``name`` says what was measured, in words; ``source`` is
+    the running test or script unless given."""
     directory = os.environ.get("KISWEB_REPORT_DIR")
     if not directory:
         return
@@ -25,7 +28,7 @@ def record(section: str, name: str, value: object, unit: str = "", note: str = "
         "value": value if isinstance(value, (int, float, str, bool)) else str(value),
         "unit": unit,
         "note": note,
-        "source": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0] or _script(),
+        "source": source or os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0] or _script(),
         "at": time.time(),
     }
     path = Path(directory) / "figures.jsonl"

@@ -217,8 +217,14 @@ def pytest_sessionfinish(session, exitstatus):
     from tests.figures import record
 
     if SEARCHED["tests"]:
+        source = "tests/secret_scan.py over " + " ".join(session.config.args)
         note = f"{SEARCHED['outputs']:,} outputs, {SEARCHED['characters']:,} characters"
-        record("hostile users", "tests whose output was searched for secrets", SEARCHED["tests"])
+        record(
+            "hostile users",
+            "tests whose output was searched for secrets",
+            SEARCHED["tests"],
+            source=source,
+        )
         record(
             "hostile users",
             "secrets searched for (app secrets, tokens, approval keys)",
