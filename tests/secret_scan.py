@@ -230,4 +230,5 @@ def pytest_sessionfinish(session, exitstatus):
             "secrets searched for (app secrets, tokens, approval keys)",
             len(SECRETS),
             note=note,
+            source=source,
         )
