@@ -100,11 +100,13 @@ bench: $(BENCH_STAMP) services
 
 # Long runs: 20 orders/s for a full minute through the ticket view and the journal (p99,
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
-# then 10,000 generated hostile order tickets (`make test` runs 40).
+# then 10,000 generated hostile order tickets (`make test` runs 40), then 10 minutes of
+# upstream drops under 100 browser sockets x 30 symbols (`make test` runs about 30 s).
 soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
+	KISWEB_SOAK=1 $(BIN)/pytest tests/faults/test_socket_drops.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
