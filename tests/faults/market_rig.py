@@ -245,7 +245,9 @@ class BrowserSocket:
         kind = str(message.get("type"))
         settled = self.subscribed()
         self.kinds[kind] += 1
-        if kind == "trade" and not message.get("snapshot"):
+        if kind == "trade" and message.get("snapshot"):
+            return  # a relay's catch-up copy for a socket it just learned: a state, no frame
+        if kind == "trade":
             self.arrivals.setdefault(str(message.get("symbol")), []).append(time.monotonic())
             return
         if kind == "status":
