@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -181,8 +182,10 @@ class DemoSite:
             raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object = None, *exc_info: object) -> None:
         self.children.stop_all()
+        if exc_type is None:  # a failed run keeps daphne's log for whoever reads the failure
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def page(self, path: str = "/") -> str:
         answer = httpx.get(
