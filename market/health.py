@@ -34,6 +34,7 @@ def credential_health(credential: Credential) -> dict[str, Any]:
         "slots": status.get("slots", []),
         "last_pingpong": status.get("last_pingpong", ""),
         "reconnects_today": status.get("reconnects_today", 0),
+        "last_gap_s": status.get("last_gap_s"),
         "last_error": status.get("last_error", ""),
         "last_error_at": status.get("last_error_at", ""),
         "per_minute": (

@@ -296,6 +296,10 @@ class Upstream:
         self.subscribes = Rate()
         self.unsubscribes = Rate()
         self.reconnect_days: list[dt.date] = []
+        # The gap of the latest drop: from the last quote before it to the first after.
+        self.last_frame_at: float | None = None
+        self.gap_from: float | None = None
+        self.last_gap_s: float | None = None
         self.orders_open = False
         self.idle_since: float | None = None
         self.last_error = ""
@@ -323,6 +327,7 @@ class Upstream:
             if health and health.last_pingpong_at
             else "",
             "reconnects_today": self.reconnects_today(),
+            "last_gap_s": self.last_gap_s,
             "slots": slots,
             "notice_slots": self.notice_slots,
             "delayed": sorted(self.delayed),
@@ -792,6 +797,9 @@ class Hub:
                 dropped = events.dropped
             try:
                 if isinstance(event, Trade | OrderBook):
+                    if upstream.gap_from is not None:
+                        await self._gap_closed(upstream)
+                    upstream.last_frame_at = time.monotonic()
                     registration = (event.tr_id, event.key)
                     holder = upstream.holders.get(registration)
                     if holder is None:
@@ -816,6 +824,8 @@ class Hub:
                     if event.state is ConnectionState.OPEN:
                         upstream.connects.hit()
                     elif event.state is ConnectionState.RECONNECTING:
+                        if upstream.gap_from is None:
+                            upstream.gap_from = upstream.last_frame_at or time.monotonic()
                         upstream.reconnect_days.append(dt.datetime.now(KST).date())
                         RELAY_RECONNECTS.inc()
                         if event.detail:
@@ -826,6 +836,13 @@ class Hub:
                 raise
             except Exception:
                 log.exception("relay: an event could not be relayed")
+
+    async def _gap_closed(self, upstream: Upstream) -> None:
+        """The first quote after a drop: the gap it ended goes on the health strip."""
+        assert upstream.gap_from is not None
+        upstream.last_gap_s = round(time.monotonic() - upstream.gap_from, 1)
+        upstream.gap_from = None
+        await self._publish_status(upstream)
 
     async def _notice(self, upstream: Upstream, notice: ExecutionNotice) -> None:
         """Into the journal first (no tab needs to be open), then to the owner's sockets."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class Stats:
         self._approvals: Counter[str] = Counter()
         self._orders: Counter[str] = Counter()
         self._sessions: Counter[str] = Counter()
+        self._opens: dict[str, list[float]] = {}
         self._refusals: Counter[str] = Counter()
         self._registrations: Counter[tuple[str, str, str]] = Counter()
 
@@ -69,6 +71,7 @@ class Stats:
     def session_opened(self, appkey: str) -> None:
         with self._lock:
             self._sessions[appkey] += 1
+            self._opens.setdefault(appkey, []).append(time.monotonic())
 
     def session_closed(self, appkey: str) -> None:
         with self._lock:
@@ -105,6 +108,12 @@ class Stats:
         """WebSocket sessions bound to this app key that are open now."""
         return self._sessions[appkey]
 
+    def session_opens(self, appkey: str) -> list[float]:
+        """When each session bound to this app key opened (``time.monotonic()``, as the
+        request log): how often a client reconnected, read where it arrived."""
+        with self._lock:
+            return list(self._opens.get(appkey, ()))
+
     def session_refusals(self, appkey: str) -> int:
         """Sessions refused because another was bound to the app key (OPSP8996)."""
         return self._refusals[appkey]
@@ -123,3 +132,4 @@ class Stats:
             self._orders.clear()
             self._refusals.clear()
             self._registrations.clear()
+            self._opens.clear()

@@ -22,6 +22,11 @@ document.addEventListener("kis:status", (event) => {
   set("[data-health-registrations]", `${status.registrations}/${status.cap}`);
   set("[data-health-pingpong]", status.last_pingpong ? status.last_pingpong.slice(11, 19) : "—");
   set("[data-health-reconnects]", status.reconnects_today);
+  const gap = strip.querySelector("[data-label-gap]");
+  if (gap && typeof status.last_gap_s === "number") {
+    const label = gap.getAttribute("data-label-gap") || "{seconds} s";
+    set("[data-health-gap]", label.replace("{seconds}", status.last_gap_s.toFixed(1)));
+  }
   const slots = strip.querySelector("[data-health-slots]");
   if (slots && Array.isArray(status.slots)) slots.title = status.slots.join(", ");
 });

@@ -4,6 +4,7 @@ socket the strip says so and then data resumes by itself."""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,6 +50,7 @@ def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
     )
     # Two quote registrations and the notice slots, of 41.
     expect(strip.locator("[data-health-registrations]")).to_have_text("4/41", timeout=10_000)
+    expect(strip.locator("[data-health-gap]")).to_have_text("—")  # no drop yet
 
     simulator.sim.faults.drop_sockets()
     page.wait_for_function(
@@ -62,3 +64,6 @@ def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
     expect(strip.locator("[data-health-reconnects]")).not_to_have_text("0")
     page.evaluate("() => { window.kisSeen.length = 0; }")
     page.wait_for_function("() => window.kisSeen.some((m) => m.type === 'trade')", timeout=15_000)
+    # The gap that drop made, in the page's language, from the status sent with the first
+    # quote after it (static/js/health.js).
+    expect(strip.locator("[data-health-gap]")).to_have_text(re.compile(r"^\d+\.\d초$"))

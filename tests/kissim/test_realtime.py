@@ -221,6 +221,25 @@ async def test_after_disconnect_a_new_session_may_bind(sim, paper):
         assert (await subscribe(second, approval, "H0STCNT0", SAMSUNG))["body"]["rt_cd"] == "0"
 
 
+async def test_each_session_opened_is_stamped_refusals_are_not(sim, paper):
+    import time
+
+    appkey = paper.account.appkey
+    approval = await paper.approval()
+    began = time.monotonic()
+    for _ in range(2):
+        async with await connect(paper) as session:
+            await subscribe(session, approval, "H0STCNT0", SAMSUNG)
+            async with await connect(paper) as refused:
+                await subscribe(refused, approval, "H0STCNT0", SAMSUNG)
+        await _wait_for(lambda: sim.stats.ws_sessions(appkey) == 0)
+    opens = sim.stats.session_opens(appkey)
+    assert len(opens) == 2 and began <= opens[0] <= opens[1] <= time.monotonic()
+    assert sim.stats.session_refusals(appkey) == 2
+    sim.stats.reset()
+    assert sim.stats.session_opens(appkey) == []
+
+
 # -- frames ----------------------------------------------------------------------------------
 
 

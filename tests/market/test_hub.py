@@ -223,3 +223,48 @@ async def test_a_tab_joining_a_live_symbol_gets_its_newest_trade_and_book_at_onc
         assert got[kind].pop("snapshot") is True
         assert got[kind] == seen[kind]
     assert simulator.sim.stats.ws_sessions(verified.app_key) == 1
+
+
+async def test_the_gap_of_a_drop_is_measured_and_shown_in_the_health_strip(
+    simulator, layer, run_hub, alice, verified, step, client
+):
+    """From the last frame before a drop to the first one after: in the status message, the
+    snapshot the strip renders, and the strip itself (issue #13)."""
+    from market.health import strip_for
+    from market.hub import SNAPSHOTS, key_hash
+
+    hub = await run_hub(session_options={"reconnect_min_s": 0.2, "reconnect_max_s": 1.0})
+    tab = await FakeTab.open(layer, alice, verified)
+    await layer.group_add(status_group(verified.app_key), tab.channel)
+    await tab.watch(verified.app_key, "005490")
+    await tab.next("relay.subscribed", symbol="005490")
+    before = sim_registrations(simulator, verified.app_key)
+    step()
+    await tab.next("relay.frame")
+    upstream = hub.upstreams[verified.app_key]
+    assert upstream.status()["last_gap_s"] is None
+    quiet_s = 0.4
+    await asyncio.sleep(quiet_s)  # no tick: the gap starts at that last frame, not the drop
+
+    simulator.sim.faults.drop_sockets()
+    await wait_until(lambda: upstream.status()["state"] == "reconnecting", "the drop", 5)
+    await wait_until(lambda: upstream.status()["state"] == "connected", "the reconnect", 10)
+    await wait_until(
+        lambda: sim_registrations(simulator, verified.app_key) == before, "re-registration", 5
+    )
+    step()
+    status = json.loads((await tab.next("relay.status", timeout=5))["text"])
+    while status["last_gap_s"] is None:
+        status = json.loads((await tab.next("relay.status", timeout=5))["text"])
+    assert status["last_gap_s"] >= quiet_s
+    assert status["reconnects_today"] == 1
+    assert SNAPSHOTS[key_hash(verified.app_key)]["last_gap_s"] == status["last_gap_s"]
+
+    strip = await db(strip_for, alice)
+    assert strip["last_gap_s"] == status["last_gap_s"]
+    await db(client.force_login, alice)
+    html = (await db(client.get, "/", HTTP_ACCEPT_LANGUAGE="en")).text
+    shown = f"{status['last_gap_s']:.1f} s"
+    assert f'Last gap <span class="num" data-health-gap>{shown}</span>' in html
+    korean = (await db(client.get, "/", HTTP_ACCEPT_LANGUAGE="ko")).text
+    assert f"data-health-gap>{status['last_gap_s']:.1f}초</span>" in korean
