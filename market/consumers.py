@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -121,6 +122,10 @@ def error_sentence(code: str) -> str:
         "no_credential": _(
             "No usable KIS credential is selected; add or select one under Credentials."
         ),
+        "busy": _(
+            "The quote service is busy; this quote may start late. "
+            "If it does not start, try again in a moment."
+        ),
     }
     return texts.get(code, texts["bad_message"])
 
@@ -182,9 +187,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
                     hub.hub_channel(), {"type": "relay.bye", "channel": self.channel_name}
                 )
         for group in getattr(self, "groups_joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self._layer_call(self.channel_layer.group_discard(group, self.channel_name))
         for group in getattr(self, "quote_groups", set()):
-            await local_fanout(self.channel_layer).leave(group, self)
+            await self._layer_call(local_fanout(self.channel_layer).leave(group, self))
 
     # ------------------------------------------------------------------ browser -> server
 
@@ -232,14 +237,18 @@ class MarketConsumer(AsyncWebsocketConsumer):
             entry = self.interests[symbol] = (market, set())
         market, have = entry
         have |= streams
+        joined = True
         for stream in streams:
             group = hub.quote_group(self.app_key, stream, symbol)
             if group not in self.quote_groups:
                 self.quote_groups.add(group)
-                await local_fanout(self.channel_layer).join(group, self)
-        await self._tell_hub(
+                joined &= await self._layer_call(local_fanout(self.channel_layer).join(group, self))
+        told = await self._tell_hub(
             "relay.interest", symbol=symbol, market=market, streams=",".join(sorted(streams))
         )
+        if not (joined and told):
+            # Kept: the fan-out adds its groups again and the renewal tells the hub.
+            self._error("busy", symbol)
 
     async def _unsubscribe(self, symbol: str, streams: set[str]) -> None:
         entry = self.interests.get(symbol)
@@ -251,7 +260,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         for stream in gone:
             group = hub.quote_group(self.app_key, stream, symbol)
             self.quote_groups.discard(group)
-            await local_fanout(self.channel_layer).leave(group, self)
+            await self._layer_call(local_fanout(self.channel_layer).leave(group, self))
         if not have:
             del self.interests[symbol]
         if gone:
@@ -259,17 +268,32 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 "relay.release", symbol=symbol, market=market, streams=",".join(sorted(gone))
             )
 
-    async def _tell_hub(self, kind: str, **fields: str) -> None:
-        await self.channel_layer.send(
-            hub.hub_channel(),
-            {
-                "type": kind,
-                "channel": self.channel_name,
-                "user": self.user_id,
-                "credential": self.credential_id,
-                **fields,
-            },
+    async def _tell_hub(self, kind: str, **fields: str) -> bool:
+        """False when the layer refused (a hub fallen behind: ChannelFull; Redis away):
+        the renewal tells the hub the whole state again, so nothing is lost for good."""
+        return await self._layer_call(
+            self.channel_layer.send(
+                hub.hub_channel(),
+                {
+                    "type": kind,
+                    "channel": self.channel_name,
+                    "user": self.user_id,
+                    "credential": self.credential_id,
+                    **fields,
+                },
+            )
         )
+
+    @staticmethod
+    async def _layer_call(call: Awaitable[None]) -> bool:
+        """A channel-layer call on the browser's path: its error never closes the socket
+        (daphne answered it with "Exception inside application" and code 1011)."""
+        try:
+            await call
+        except Exception as error:
+            log.warning("relay: a channel-layer call failed: %s", type(error).__name__)
+            return False
+        return True
 
     async def _renew(self) -> None:
         """The lease: the whole state, every ``renew_s`` (also re-teaches a restarted hub).
@@ -282,6 +306,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 hub.ensure_local_hub()
                 for group in self.groups_joined:
                     await self.channel_layer.group_add(group, self.channel_name)
+                for group in self.quote_groups:  # a join the layer refused, or a dead reader
+                    await local_fanout(self.channel_layer).join(group, self)
                 await self._tell_hub("relay.renew", interests=hub.encode_interests(self.interests))
             except asyncio.CancelledError:
                 raise
@@ -290,8 +316,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
-            self.groups_joined.add(group)
-            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)  # the renewal adds it again if this fails
+            await self._layer_call(self.channel_layer.group_add(group, self.channel_name))
 
     # ------------------------------------------------------------------ hub -> browser
 

@@ -75,10 +75,12 @@ class LocalFanout:
                 log.warning("relay: the fan-out could not renew its groups; retrying")
 
     async def join(self, group: str, member: Member) -> None:
-        await self._start()
+        """The member is recorded first: when the layer fails here, the reader's start or
+        the refresh adds the group again (the socket's renewal joins again too)."""
         members = self.members.setdefault(group, set())
         first = not members
         members.add(member)
+        await self._start()
         if first:
             await self.layer.group_add(group, self.channel)
 

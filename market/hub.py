@@ -47,6 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.exceptions import ChannelFull  # type: ignore[import-untyped]  # channels ships no type information
 from channels.layers import get_channel_layer  # type: ignore[import-untyped]  # channels ships no type information
 from django.conf import settings
 from django.db import close_old_connections
@@ -72,6 +73,8 @@ STREAMS = ("trade", "book")
 HEARTBEAT_EVERY_S = 10  # well inside KISWEB_HEARTBEAT_STALE_S (30 s), which /readyz uses
 LAYER_RETRY_S = 1.0
 STOP_WAIT_S = 5.0  # how long a shutdown waits for a cancelled task before logging it
+STATUS_EVERY_S = 0.25  # at most one status per app key this often while tabs (un)subscribe
+REPLY_RETRY_S = 10.0  # how long an answer waits for room on a socket's full channel
 _DOMESTIC_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KONEX"})
 _US_EXCHANGES = {"NASD": UsExchange.NASDAQ, "NYSE": UsExchange.NYSE, "AMEX": UsExchange.AMEX}
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -304,6 +307,7 @@ class Upstream:
         self.idle_since: float | None = None
         self.last_error = ""
         self.last_error_at: dt.datetime | None = None
+        self.status_soon: asyncio.Task[None] | None = None
 
     @property
     def quote_capacity(self) -> int:
@@ -386,6 +390,7 @@ class Hub:
         self._starting: dict[str, asyncio.Lock] = {}
         self._opening: set[asyncio.Task[Upstream]] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._replies: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -463,7 +468,7 @@ class Hub:
     async def aclose(self) -> None:
         """Stop every task, then every session, and return only when all have ended."""
         tasks, self._tasks = self._tasks, []
-        await _stop(tasks)
+        await _stop([*tasks, *self._replies])
         if self._opening:  # wait_open bounds them; a leftover is cut short, then closed
             _done, late = await asyncio.wait(set(self._opening), timeout=STOP_WAIT_S)
             await _stop(list(late))
@@ -492,9 +497,10 @@ class Hub:
                 if streams - have:
                     await self._interest(socket, symbol, market, streams - have, reply=False)
             if upstream is not None:
-                await self.layer.send(
-                    channel, {"type": "relay.status", "text": self._status(upstream)}
-                )
+                with contextlib.suppress(ChannelFull):  # the next status carries the same
+                    await self.layer.send(
+                        channel, {"type": "relay.status", "text": self._status(upstream)}
+                    )
         elif kind == "relay.interest":
             streams = {s for s in str(message.get("streams", "")).split(",") if s in STREAMS}
             symbol, market = str(message.get("symbol", "")), str(message.get("market", ""))
@@ -580,7 +586,7 @@ class Hub:
             upstream.delayed_streams.setdefault(symbol, set()).add(stream)
         upstream.idle_since = None
         if reply:
-            await self.layer.send(
+            await self._answer(
                 socket.channel,
                 {
                     "type": "relay.subscribed",
@@ -590,8 +596,9 @@ class Hub:
                 },
             )
         for holder in snapshots:
-            await self._send_snapshot(upstream, socket.channel, holder)
-        await self._publish_status(upstream)
+            with contextlib.suppress(ChannelFull):  # the next trade or book comes anyway
+                await self._send_snapshot(upstream, socket.channel, holder)
+        self._status_soon(upstream)
 
     async def _send_snapshot(self, upstream: Upstream, channel: str, holder: Holder) -> None:
         """The newest trade or book of a registration already live, to a socket that just
@@ -669,7 +676,7 @@ class Hub:
         if not have:
             socket.interests.pop(symbol, None)
         if upstream is not None:
-            await self._publish_status(upstream)
+            self._status_soon(upstream)
 
     async def _expire(self, upstream: Upstream, registration: Registration) -> None:
         """The grace period: unsubscribe only if nobody came back meanwhile."""
@@ -682,7 +689,7 @@ class Hub:
             return
         await self._unsubscribe(upstream, registration)
         await self._promote(upstream)
-        await self._publish_status(upstream)
+        self._status_soon(upstream)
 
     async def _promote(self, upstream: Upstream) -> None:
         """A slot came free: the longest-waiting delayed symbol goes live."""
@@ -700,7 +707,7 @@ class Hub:
                     Holder(symbol, holder.market, stream, set(holder.channels)),
                 )
             for channel in holder.channels:
-                await self.layer.send(
+                await self._answer(
                     channel,
                     {
                         "type": "relay.subscribed",
@@ -779,7 +786,8 @@ class Hub:
         self.upstreams.pop(upstream.app_key, None)
         SNAPSHOTS.pop(key_hash(upstream.app_key), None)
         self._count_registrations()
-        await _stop([*upstream.tasks, *upstream.grace.values()])
+        status = [upstream.status_soon] if upstream.status_soon is not None else []
+        await _stop([*upstream.tasks, *upstream.grace.values(), *status])
         if upstream.session is not None:
             await upstream.session.aclose()
         with contextlib.suppress(Exception):
@@ -916,6 +924,50 @@ class Hub:
             status_group(upstream.app_key), {"type": "relay.status", "text": self._status(upstream)}
         )
 
+    def _status_soon(self, upstream: Upstream) -> None:
+        """A status for the app key's sockets within ``STATUS_EVERY_S``, coalesced: one
+        status to every socket per subscribe filled their channels when many tabs
+        subscribed at once (the fan-out soak). It is built when sent, so the newest state
+        is the one that arrives."""
+        self._count_registrations()
+        if upstream.status_soon is None or upstream.status_soon.done():
+            upstream.status_soon = asyncio.create_task(
+                self._status_later(upstream), name="relay-status"
+            )
+
+    async def _status_later(self, upstream: Upstream) -> None:
+        await asyncio.sleep(STATUS_EVERY_S)
+        upstream.status_soon = None  # a change from here on asks for a status of its own
+        try:
+            await self._publish_status(upstream)
+        except Exception as error:  # Redis away: the sweep publishes again
+            log.warning("relay: a status was not sent: %s", type(error).__name__)
+
+    async def _answer(self, channel: str, message: dict[str, Any]) -> None:
+        """A socket's own answer (``relay.subscribed``): when its channel is full it is
+        sent again, from a task of its own, until there is room or ``REPLY_RETRY_S``."""
+        try:
+            await self.layer.send(channel, message)
+        except ChannelFull:
+            retry = asyncio.create_task(self._answer_later(channel, message), name="relay-reply")
+            self._replies.add(retry)
+            retry.add_done_callback(self._replies.discard)
+
+    async def _answer_later(self, channel: str, message: dict[str, Any]) -> None:
+        deadline = time.monotonic() + REPLY_RETRY_S
+        pause = 0.05
+        while time.monotonic() < deadline:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            if channel not in self.sockets:
+                return
+            try:
+                await self.layer.send(channel, message)
+                return
+            except ChannelFull:
+                continue
+        log.warning("relay: an answer to a socket found its channel full for %g s", REPLY_RETRY_S)
+
     # ------------------------------------------------------------------ housekeeping
 
     async def _sweep(self) -> None:
@@ -942,7 +994,7 @@ class Hub:
                 elif now - upstream.idle_since > self.grace_s:
                     await self._close_upstream(upstream)
                 else:
-                    await self._publish_status(upstream)
+                    self._status_soon(upstream)
 
     async def _beat(self) -> None:
         """Tell ``/readyz`` this relay is alive (kisweb/ops/heartbeat.py); a failed write

@@ -5,7 +5,9 @@ each ``receive`` and ``group_send``, and starts one task per member in ``group_s
 frame to N sockets costs O(N²) work, which caps the relay at a few thousand deliveries a
 second. This subclass sweeps at most once a second and puts a group message straight on
 each member's queue (a full queue drops it, as the base class does). Same semantics, same
-messages; only the in-process (demo) layer is affected.
+messages; only the in-process (demo) layer is affected. ``channel_capacity`` (glob ->
+capacity) works as documented: the base class keeps the dict uncompiled and then fails on
+every send.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ SWEEP_EVERY_S = 1.0
 
 
 class FanoutInMemoryChannelLayer(InMemoryChannelLayer):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, channel_capacity: dict[str, int] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.channel_capacity = self.compile_capacities(channel_capacity or {})
         self._swept_at = 0.0
 
     def _clean_expired(self) -> None:
