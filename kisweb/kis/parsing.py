@@ -40,9 +40,20 @@ from .models import (
 from .tokens import Token
 
 Body = Mapping[str, Any]
+_Count = int  # ``Row.int`` hides the builtin inside the class
 
 _SIDE_CODES = {"01": Side.SELL, "02": Side.BUY}
 _APPROVAL_LIFETIME = timedelta(hours=24)  # docs/kis-protocol.md §2.3
+_LONGEST_TOKEN_S = 366 * 86400  # KIS issues for a day; a year is already nonsense
+_LONGEST_SECRET = 4096  # a KIS access token is a JWT of a few hundred characters
+# C0 controls and DEL never occur in KIS's texts; NUL cannot even be stored by PostgreSQL.
+_CONTROLS = dict.fromkeys([*range(32), 127])
+# A KIS number has at most a few dozen characters; past these bounds a value is not one
+# (``1e999999999`` is a short text, but ``int()`` of it would not end).
+_LONGEST_NUMBER = 40
+_LARGEST_EXPONENT = 30
+_LONGEST_ORDER_NO = 16  # KIS: 10 digits, zero-padded; old paper answers fewer
+_LONGEST_BRANCH_NO = 8  # KIS: 5 digits
 
 
 class Row:
@@ -59,14 +70,26 @@ class Row:
             if required:
                 raise MalformedAnswer("BODY", f"answer without {key}")
             return ""
-        return str(value).strip()
+        if isinstance(value, Mapping | list):
+            raise MalformedAnswer("BODY", f"{key} is not a text")
+        return str(value).translate(_CONTROLS).strip()
 
     def dec(self, key: str, *, required: bool = True) -> Decimal:
         text = self.text(key, required=required)
+        if not text:
+            return Decimal(0)
         try:
-            return Decimal(text) if text else Decimal(0)
+            value = Decimal(text) if len(text) <= _LONGEST_NUMBER else None
         except InvalidOperation:
-            raise MalformedAnswer("BODY", f"{key} is not a number") from None
+            value = None
+        if (
+            value is None
+            or not value.is_finite()  # NaN, sNaN and Infinity read as Decimals
+            or value.adjusted() > _LARGEST_EXPONENT
+            or int(value.as_tuple().exponent) < -_LARGEST_EXPONENT
+        ):
+            raise MalformedAnswer("BODY", f"{key} is not a number")
+        return value
 
     def int(self, key: str, *, required: bool = True) -> int:
         return int(self.dec(key, required=required))
@@ -85,6 +108,14 @@ class Row:
             return datetime.strptime(text[:6].rjust(6, "0"), "%H%M%S").time()
         except ValueError:
             raise MalformedAnswer("BODY", f"{key} is not a time") from None
+
+    def order_no(self, key: str, *, longest: _Count = _LONGEST_ORDER_NO) -> str:
+        """An order or branch number: KIS's are digits. Anything else cannot name the
+        order later (revise, cancel, notices, reconciliation)."""
+        text = self.text(key)
+        if not (text.isascii() and text.isdigit() and len(text) <= longest):
+            raise MalformedAnswer("BODY", f"{key} is not an order number")
+        return text
 
     def side(self, key: str) -> Side:
         code = self.text(key)
@@ -127,23 +158,39 @@ def page_rows(pages: Sequence[Body], key: str) -> list[Row]:
 # ---------------------------------------------------------------------- tokens
 
 
+def _secret_text(value: object) -> bool:
+    """A token or key goes into a header or a JSON field of every later call: visible
+    ASCII only (a space, a newline or a non-ASCII letter would break those calls)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= _LONGEST_SECRET
+        and all("!" <= ch <= "~" for ch in value)
+    )
+
+
 def parse_access_token(body: Body, issued_at: datetime) -> Token:
     """``/oauth2/tokenP`` (docs/kis-protocol.md §2.1); ``expires_in`` defaults to a day."""
     value = body.get("access_token")
-    if not isinstance(value, str) or not value:
-        raise MalformedAnswer("TOKEN", "token answer without access_token")
+    if not _secret_text(value):
+        raise MalformedAnswer("TOKEN", "token answer without a usable access_token")
+    assert isinstance(value, str)
+    expires_in = body.get("expires_in", 86400)
     try:
-        lifetime = timedelta(seconds=int(body.get("expires_in", 86400)))
-    except (TypeError, ValueError):
-        raise MalformedAnswer("TOKEN", "token answer with a bad expires_in") from None
+        seconds = -1 if isinstance(expires_in, bool) else int(expires_in)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
+        seconds = -1
+    if not 0 < seconds <= _LONGEST_TOKEN_S:
+        raise MalformedAnswer("TOKEN", "token answer with a bad expires_in")
+    lifetime = timedelta(seconds=seconds)
     return Token(value=value, expires_at=issued_at + lifetime, issued_at=issued_at)
 
 
 def parse_approval_key(body: Body, issued_at: datetime) -> Token:
     """``/oauth2/Approval`` (docs/kis-protocol.md §2.3): valid 24 hours."""
     value = body.get("approval_key")
-    if not isinstance(value, str) or not value:
-        raise MalformedAnswer("APPROVAL", "approval answer without approval_key")
+    if not _secret_text(value):
+        raise MalformedAnswer("APPROVAL", "approval answer without a usable approval_key")
+    assert isinstance(value, str)
     return Token(value=value, expires_at=issued_at + _APPROVAL_LIFETIME, issued_at=issued_at)
 
 
@@ -253,8 +300,8 @@ def parse_order_ack(body: Body) -> OrderAck:
     """An accepted order's ``output``: upper-case keys (docs/kis-protocol.md §3.3)."""
     row = output(body, "output")
     return OrderAck(
-        order_no=row.text("ODNO"),
-        branch_no=row.text("KRX_FWDG_ORD_ORGNO"),
+        order_no=row.order_no("ODNO"),
+        branch_no=row.order_no("KRX_FWDG_ORD_ORGNO", longest=_LONGEST_BRANCH_NO),
         time=row.time("ORD_TMD"),
         message=str(body.get("msg1", "")).rstrip(),
     )
@@ -264,7 +311,7 @@ def parse_revisable_orders(pages: Sequence[Body]) -> list[RevisableOrder]:
     """``inquire-psbl-rvsecncl`` TTTC0084R, every page (docs/kis-protocol.md §4.1)."""
     return [
         RevisableOrder(
-            order_no=row.text("odno"),
+            order_no=row.order_no("odno"),
             branch_no=row.text("ord_gno_brno"),
             original_order_no=row.text("orgn_odno", required=False),
             symbol=row.text("pdno"),
@@ -287,7 +334,7 @@ def parse_executions(pages: Sequence[Body], *, complete: bool) -> Executions:
     executions = tuple(
         Execution(
             order_date=row.date("ord_dt"),
-            order_no=row.text("odno"),
+            order_no=row.order_no("odno"),
             branch_no=row.text("ord_gno_brno", required=False),
             original_order_no=row.text("orgn_odno", required=False),
             symbol=row.text("pdno"),
@@ -429,7 +476,7 @@ def parse_us_executions(pages: Sequence[Body]) -> list[UsExecution]:
     return [
         UsExecution(
             order_date=row.date("ord_dt"),
-            order_no=row.text("odno"),
+            order_no=row.order_no("odno"),
             original_order_no=row.text("orgn_odno", required=False),
             symbol=row.text("pdno"),
             name=row.text("prdt_name", required=False),

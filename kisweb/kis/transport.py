@@ -54,6 +54,7 @@ _ISSUE_TOO_SOON_CODE = "EGW00133"
 _RATE_WAIT_FLOOR_S = 0.005
 # Gateway answers that say nothing about whether the request ran.
 _AMBIGUOUS_CODES = frozenset({"", "EGW00002", "EGW00301", "EGW00302"})
+_CERTAIN_CODES = _RATE_LIMIT_CODES | _TOKEN_CODES | _CREDENTIAL_CODES | {_ISSUE_TOO_SOON_CODE}
 
 
 @functools.cache
@@ -228,7 +229,9 @@ class Transport:
                     UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=False
                 )
                 hooks.call(observed, type(failure).__name__, time.monotonic() - started)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
+                # Lost mid-call, or an answer whose bytes cannot be decoded (a corrupt
+                # gzip body is ``DecodingError``, not a ``TransportError``): it may have run.
                 failure = policy.judge(
                     UpstreamUnavailable("NETWORK", _describe(exc)), maybe_sent=True
                 )
@@ -289,21 +292,39 @@ def classify(
 ) -> KisError | None:
     """``None`` for a success, else the matching ``KisError`` (docs/kis-protocol.md §3.3,
     §5). ``/oauth2`` errors use ``error_code``/``error_description``; a definite refusal
-    there with 401/403 is a wrong key pair."""
+    there with 401/403 is a wrong key pair. An API body without ``rt_cd`` is not KIS's
+    envelope: only a gateway code that is certain (rate limit, token, credential) is read
+    from it, anything else is ``MalformedAnswer`` (for an order: it may have run)."""
     if "error_code" in body:
-        code = str(body.get("error_code", ""))
-        message = str(body.get("error_description", ""))
+        code = _field(body.get("error_code"))
+        message = _field(body.get("error_description"))
     else:
         if envelope is Envelope.OAUTH and status == 200:
             return None
-        if envelope is Envelope.API and status < 400 and str(body.get("rt_cd", "")) == "0":
-            return None
-        code = str(body.get("msg_cd", ""))
-        message = str(body.get("msg1", ""))
+        rt_cd = _field(body.get("rt_cd"))
+        code = _field(body.get("msg_cd"))
+        message = _field(body.get("msg1"))
+        if envelope is Envelope.API and rt_cd == "0":
+            if status < 400:
+                return None
+            # KIS says it ran, HTTP says it failed: nobody can tell which.
+            return UpstreamUnavailable(f"HTTP{status}", message or "KIS answered rt_cd 0")
+        if envelope is Envelope.API and not rt_cd and code and code not in _CERTAIN_CODES:
+            return MalformedAnswer(code, message or "KIS answered without rt_cd")
     failure = _by_code(status, code, message)
     if envelope is Envelope.OAUTH and type(failure) is Rejected and status in (401, 403):
         return InvalidCredential(failure.code, failure.message)
     return failure
+
+
+def _field(value: object) -> str:
+    """A code or message of the envelope: KIS sends strings (an int is read as its digits);
+    ``null``, lists, objects and booleans say nothing, so they read as empty."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def _by_code(status: int, code: str, message: str) -> KisError:
@@ -336,7 +357,7 @@ def json_body(response: httpx.Response) -> dict[str, Any] | None:
         return None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the stack
         return None
     return body if isinstance(body, dict) else None
 

@@ -39,9 +39,22 @@ class ConversionCache(dict[str, _Converted]):
         return value
 
 
+_LARGEST_EXPONENT = 30
+
+
 def to_decimal(text: str) -> Decimal:
-    """A KIS number field; an empty field is 0."""
-    return Decimal(text) if text else Decimal(0)
+    """A KIS number field; an empty field is 0. ``NaN``, ``Infinity`` and exponents no
+    price has (``1e999999999`` formats to a billion digits) raise ``ValueError``."""
+    if not text:
+        return Decimal(0)
+    value = Decimal(text)
+    if (
+        not value.is_finite()
+        or value.adjusted() > _LARGEST_EXPONENT
+        or int(value.as_tuple().exponent) < -_LARGEST_EXPONENT
+    ):
+        raise ValueError("not a KIS number")
+    return value
 
 
 # Prices sit on a tick grid and recur: the parser and OrderBook share one cache.

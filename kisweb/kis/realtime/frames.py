@@ -59,12 +59,22 @@ _TIME = ConversionCache(_to_time).__getitem__
 # ``parse`` turns it into ``MalformedFrame``, as when books converted eagerly.
 
 
+_LONGEST_DIGITS = 20
+
+
 def _plain_digits(texts: Sequence[str]) -> bool:
     """Every text is non-empty ASCII digits, as is every number of a KRX book.
     (``bytes.isdigit`` is a table lookup per byte; ``str.isdigit`` consults the Unicode
     database and accepts digits that ``int`` refuses.)"""
     joined = "".join(texts)
-    return joined.isascii() and joined.encode().isdigit() and all(texts)
+    return (
+        joined.isascii()
+        and joined.encode().isdigit()
+        and all(texts)
+        # a run of digits past any price or quantity is converted (and refused) now, not
+        # on the consumer's first read (``int()`` refuses 4,300 digits, ``to_decimal`` 31)
+        and max(map(len, texts), default=0) <= _LONGEST_DIGITS
+    )
 
 
 # -- record builders: (fields, offset, record length, tr_id) -> event ------------------------
@@ -281,7 +291,10 @@ class FrameParser:
         schema = SCHEMAS.get(tr_id)
         if schema is None:
             raise MalformedFrame(f"no layout for {tr_id[:16]!r}")
-        count = int(count_text) if count_text.isdigit() else 0
+        # ASCII digits only: ``"²".isdigit()`` is true and ``int()`` refuses it. KIS sends
+        # three digits; a long run would only make ``int()`` slow or raise.
+        short = len(count_text) <= 6 and count_text.isascii()
+        count = int(count_text) if short and count_text.isdigit() else 0
         if count < 1:
             raise MalformedFrame("bad record count")
         if enc == "1":

@@ -433,15 +433,29 @@ class RealtimeSession:
         except MalformedFrame as exc:
             log.warning("dropped a malformed realtime frame: %s", exc)
             return
-        for feed in self._feeds:
-            for event in events:
+        for event in events:
+            if isinstance(event, ExecutionNotice) and not self._registered_notice(event):
+                # Decrypted with our key but naming another HTS ID: never this owner's.
+                log.warning("dropped a %s notice for an HTS ID this session did not register",
+                            event.tr_id)  # fmt: skip
+                continue
+            for feed in self._feeds:
                 feed.put(event)
+
+    def _registered_notice(self, notice: ExecutionNotice) -> bool:
+        """The notice names an HTS ID registered for its TR (tr_key = the HTS ID, §7.1);
+        KIS's logins ignore case, and a padded field is the same ID."""
+        hts_id = notice.hts_id.strip().casefold()
+        return any(
+            tr_id == notice.tr_id and key.strip().casefold() == hts_id
+            for tr_id, key in (*self._wanted, *self._live)
+        )
 
     async def _on_control(self, ws: ClientConnection, text: str) -> None:
         try:
             message = json.loads(text)
             header = message["header"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # deeper than the stack
             header = None
         if not isinstance(header, dict):
             # Not the §7.2 shape ({"header": {...}, "body": {...}}): drop it, as a
