@@ -117,6 +117,12 @@ class Row:
             raise MalformedAnswer("BODY", f"{key} is not an order number")
         return text
 
+    def branch_no(self, key: str, *, required: bool = True) -> str:
+        """A branch number (``ord_gno_brno``): digits, or blank where KIS leaves it out."""
+        if not required and not self.text(key, required=False):
+            return ""
+        return self.order_no(key, longest=_LONGEST_BRANCH_NO)
+
     def side(self, key: str) -> Side:
         code = self.text(key)
         if code not in _SIDE_CODES:
@@ -312,7 +318,7 @@ def parse_revisable_orders(pages: Sequence[Body]) -> list[RevisableOrder]:
     return [
         RevisableOrder(
             order_no=row.order_no("odno"),
-            branch_no=row.text("ord_gno_brno"),
+            branch_no=row.branch_no("ord_gno_brno"),
             original_order_no=row.text("orgn_odno", required=False),
             symbol=row.text("pdno"),
             name=row.text("prdt_name", required=False),
@@ -335,7 +341,7 @@ def parse_executions(pages: Sequence[Body], *, complete: bool) -> Executions:
         Execution(
             order_date=row.date("ord_dt"),
             order_no=row.order_no("odno"),
-            branch_no=row.text("ord_gno_brno", required=False),
+            branch_no=row.branch_no("ord_gno_brno", required=False),
             original_order_no=row.text("orgn_odno", required=False),
             symbol=row.text("pdno"),
             name=row.text("prdt_name", required=False),

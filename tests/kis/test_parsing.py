@@ -299,3 +299,45 @@ def test_token_answers_carry_their_lifetime():
         parse_access_token({"access_token": "x", "expires_in": "soon"}, issued)
     with pytest.raises(MalformedAnswer):
         parse_approval_key({}, issued)
+
+
+@pytest.mark.parametrize("branch", ["0601099999", "06O10", "０６０１０", "1 2"])
+def test_a_branch_number_that_is_not_one_is_malformed(branch):
+    """It is written to the journal (8 characters) and sent back to cancel the order."""
+    execution = {
+        "ord_dt": "20260105",
+        "odno": "0000001234",
+        "ord_gno_brno": branch,
+        "pdno": "005930",
+        "sll_buy_dvsn_cd": "02",
+        "ord_qty": "3",
+        "ord_unpr": "70000",
+        "tot_ccld_qty": "1",
+        "avg_prvs": "70000",
+        "tot_ccld_amt": "70000",
+        "rmn_qty": "2",
+        "ord_tmd": "090000",
+    }
+    with pytest.raises(MalformedAnswer, match="ord_gno_brno"):
+        parse_executions([{"output1": [execution]}], complete=True)
+    revisable = {**execution, "odno": "1", "psbl_qty": "1"}
+    with pytest.raises(MalformedAnswer, match="ord_gno_brno"):
+        parse_revisable_orders([{"output": [revisable]}])
+
+
+def test_executions_without_a_branch_number_read_it_as_blank():
+    execution = {
+        "ord_dt": "20260105",
+        "odno": "0000001234",
+        "pdno": "005930",
+        "sll_buy_dvsn_cd": "02",
+        "ord_qty": "3",
+        "ord_unpr": "70000",
+        "tot_ccld_qty": "1",
+        "avg_prvs": "70000",
+        "tot_ccld_amt": "70000",
+        "rmn_qty": "2",
+        "ord_tmd": "090000",
+    }
+    (row,) = parse_executions([{"output1": [execution]}], complete=True).rows
+    assert row.branch_no == ""
