@@ -100,11 +100,13 @@ bench: $(BENCH_STAMP) services
 
 # Long runs: 20 orders/s for a full minute through the ticket view and the journal (p99,
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
-# then 10,000 generated hostile order tickets (`make test` runs 40).
+# then 10,000 generated hostile order tickets (`make test` runs 40), then 400 generated
+# posts and query strings to every route (`make test` runs 10; a quarter where KIS is read).
 soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
+	KISWEB_HOSTILE_EXAMPLES=400 $(BIN)/pytest tests/hostile --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
