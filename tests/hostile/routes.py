@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.forms import CredentialForm, OtpForm, SelectCredentialForm, SignUpForm
 from market.forms import AddSymbolForm, MoveForm, WatchlistNameForm
-from tests.layout.test_every_route_is_guarded import (
+from tests.route_classes import (
     OBJECT_ROUTES,
     OWN_PAGES,
     PUBLIC,

@@ -12,19 +12,30 @@ from django.utils.http import urlsafe_base64_encode
 from hypothesis import strategies as st
 
 from tests.conftest import ALICE_PASSWORD
-from tests.trading.test_hostile_ticket import JUNK as TICKET_JUNK
-from tests.trading.test_hostile_ticket import VALID as TICKET_VALID
 
 from .conftest import World
 from .routes import Route
 
 NEW_PASSWORD = "Harbour-Lantern-4187"
-# Beyond the ticket's junk: what overflows a column, a number parser or a bigint, what
+# The order ticket's values (as tests/trading/test_hostile_ticket.py posts them).
+TICKET_VALID = {
+    "market": ["KRX", "US"],
+    "venue": ["KRX", "NXT", "SOR", "NASD"],
+    "side": ["buy", "sell"],
+    "order_type": ["00", "01", "03", "05", "07", "31"],
+    "price": ["70000", "71000", "70950", "1.00"],
+    "quantity": ["1", "2", "100000"],
+    "confirmed": ["on", ""],
+}
+# The ticket test's junk and more: what overflows a column, a number parser or a bigint, what
 # reads as markup or SQL, what a phone keyboard types.
 JUNK = st.one_of(
-    TICKET_JUNK,
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8),
     st.sampled_from(
-        ["1e999", "-1e999", "-0", "-99999999999999999999", "99999999999999999999",
+        ["", " ", "0", "-1", "1e9", "Infinity", "1,000", "７１０００", "71000.5", "9" * 40,
+         "\x00", "' OR 1=1 --", "<script>", "KRX\n", "１", "0x10", "+1",
+         "1e999", "-1e999", "-0", "-99999999999999999999", "99999999999999999999",
          "９９９", "٣", "NaN", "-Infinity", "\x00\x00", "a\x00b", "\u202e", "\ufeff",
          "\r\n", "%00", "'; DROP TABLE accounts_credential; --", "<img src=x onerror=1>",
          "{{ 7*7 }}", "../../etc/passwd", "x" * 5000, "가" * 300, "\U0001f4a9" * 20,

@@ -11,7 +11,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.layout.test_every_route_is_guarded import HOSTILE_FORM
+from tests.route_classes import HOSTILE_FORM
 
 from .conftest import World
 from .routes import OBJECT_ROUTES, every_pattern, is_admin
