@@ -102,15 +102,18 @@ bench: $(BENCH_STAMP) services
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
 # 50 users browsing for 5 minutes (`make bench`: 20 s), 500 browser sockets x 40 symbols for
 # 5 minutes (latency, lost, dropped, daphne's RSS growth; 50 users of 10 tabs each), then
-# 10,000 generated hostile order tickets (`make test` runs 40), then 10 minutes of
-# upstream drops under 100 browser sockets x 30 symbols (`make test` runs about 30 s).
+# 10,000 generated hostile order tickets (`make test` runs 40), 400 generated posts and
+# query strings to every route (`make test` runs 10; a quarter where KIS is read), and the
+# fault suite at full size: 10 minutes of upstream drops under 100 sockets x 30 symbols, a
+# 30 s rate limit, a SIGKILL during 200 orders from 20 users (`make test`: a small version).
 soak: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_trading.py --soak 60
 	$(BIN)/python bench/bench_browsing.py --soak 300
 	$(BIN)/python bench/bench_fanout.py --soak 300 --symbols 40 --keys 50
 	KISWEB_HOSTILE_EXAMPLES=10000 $(BIN)/pytest tests/trading/test_hostile_ticket.py \
 		--hypothesis-show-statistics
-	KISWEB_SOAK=1 $(BIN)/pytest tests/faults/test_socket_drops.py
+	KISWEB_HOSTILE_EXAMPLES=400 $(BIN)/pytest tests/hostile --hypothesis-show-statistics
+	KISWEB_SOAK=1 $(BIN)/pytest -m "not hosted and not browser" tests/faults
 
 # docs/reliability.md from one real run: the fault, hostile-input, hostile-user and hosted
 # outage tests and the load benchmarks, each recording its figures into a fresh directory

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,11 @@ class SecondFactorRequired(Exception):
 
 class CredentialDisabled(Exception):
     """The credential is switched off; it is neither selected nor used."""
+
+
+class CredentialHasOrders(Exception):
+    """Orders in the journal went out with this credential; the journal is kept whole,
+    so the credential stays (it can be disabled)."""
 
 
 @dataclass(frozen=True)
@@ -149,10 +155,14 @@ def update_credential(
 
 
 def delete_credential(owner: AnyUser, credential: Credential, *, ip: str | None = None) -> None:
-    """Delete a credential and its tokens; the audit trail keeps its label."""
-    with transaction.atomic():
-        audit.record(owner, Action.CREDENTIAL_DELETED, credential, ip=ip)
-        credential.delete()
+    """Delete a credential and its tokens; the audit trail keeps its label. Raises
+    ``CredentialHasOrders`` (and changes nothing) when the order journal names it."""
+    try:
+        with transaction.atomic():
+            audit.record(owner, Action.CREDENTIAL_DELETED, credential, ip=ip)
+            credential.delete()
+    except ProtectedError:
+        raise CredentialHasOrders from None
 
 
 def select_credential(user: AnyUser, credential: Credential, *, ip: str | None = None) -> None:

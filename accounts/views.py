@@ -236,7 +236,17 @@ def credential_edit(request: HttpRequest, pk: UUID) -> HttpResponseBase:
 def credential_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     credential = _get_credential_for_user(request, pk)
     if request.method == "POST":
-        actions.delete_credential(request.user, credential, ip=audit.client_ip(request))
+        try:
+            actions.delete_credential(request.user, credential, ip=audit.client_ip(request))
+        except actions.CredentialHasOrders:
+            messages.error(
+                request,
+                _(
+                    "Orders in the journal were sent with this credential, and the journal "
+                    "is kept whole, so it cannot be deleted. Disable it instead."
+                ),
+            )
+            return redirect(credential)
         messages.success(request, _("Credential deleted."))
         return redirect("accounts:credential_list")
     return render(request, "accounts/credential_confirm_delete.html", {"credential": credential})

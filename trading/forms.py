@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,16 @@ from trading.models import Order
 KRX_SYMBOL = re.compile(r"[0-9A-Z]{6,7}", re.ASCII)
 US_SYMBOL = re.compile(r"[A-Z][A-Z.]{0,11}", re.ASCII)
 IDEMPOTENCY_KEY = re.compile(r"[0-9a-f]{32}", re.ASCII)
+# The venues each market's orders go to (docs/kis-protocol.md): a link or a post naming
+# another market's venue is never used as it is.
+MARKET_VENUES: dict[str, tuple[str, ...]] = {
+    Order.Market.KRX: ("KRX", "NXT", "SOR"),
+    Order.Market.US: ("NASD", "NYSE", "AMEX"),
+}
+# The order list's filter: kisweb's own years. The list widens a range by a day either
+# side (KST against UTC), which the calendar's first and last days could not take.
+FIRST_FILTER_DATE = dt.date(2000, 1, 1)
+LAST_FILTER_DATE = dt.date(2099, 12, 31)
 
 
 def new_idempotency_key() -> str:
@@ -100,9 +112,9 @@ class OrderTicketForm(forms.Form):
                     else _("Enter a six-digit KRX code such as 005930."),
                 )
         venue = data.get("venue")
-        if market == Order.Market.US and venue not in ("NASD", "NYSE", "AMEX"):
+        if market == Order.Market.US and venue not in MARKET_VENUES[market]:
             self.add_error("venue", _("Choose the US exchange the stock is listed on."))
-        if market == Order.Market.KRX and venue not in ("KRX", "NXT", "SOR"):
+        if market == Order.Market.KRX and venue not in MARKET_VENUES[market]:
             self.add_error("venue", _("Choose KRX, NXT or SOR."))
         order_type = data.get("order_type")
         if order_type and rules.needs_price(order_type, market or "KRX") and not data.get("price"):
@@ -134,11 +146,22 @@ class AmendForm(forms.Form):
     )
 
 
-class OrderFilterForm(forms.Form):
-    start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
+def _filter_date(label: Any) -> forms.DateField:
+    outside = _("Enter a date from 2000 to 2099.")
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        validators=[
+            MinValueValidator(FIRST_FILTER_DATE, message=outside),
+            MaxValueValidator(LAST_FILTER_DATE, message=outside),
+        ],
     )
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+
+
+class OrderFilterForm(forms.Form):
+    start = _filter_date(_("From"))
+    end = _filter_date(_("To"))
     symbol = forms.CharField(label=_("Symbol"), required=False, max_length=12)
     status = forms.ChoiceField(
         label=_("Status"),

@@ -8,6 +8,7 @@ source the ticket shows the code alone rather than a wrong name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -19,6 +20,9 @@ from kisweb.kis import Environment, KisClient, KisError
 PRODUCT_TYPES = {"KRX": "300", "NASD": "512", "NYSE": "513", "AMEX": "529"}
 US_EXCHANGES = ("NASD", "NYSE", "AMEX")
 NAME_TTL_S = 24 * 3600  # names change rarely; one search-info per symbol a day is plenty
+# What a code or a ticker of the master can look like: anything else is not looked up, as
+# a link or a post can hold any text (a NUL byte breaks a PostgreSQL query).
+MASTER_CODE = re.compile(r"[0-9A-Z./-]{1,16}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,12 @@ class Listing:
 
 
 def from_master(market: str, symbol: str) -> Listing:
+    """The master's name (and US exchange) for ``symbol``; an empty listing for a symbol
+    it does not hold or that no code could be."""
     from market.models import Symbol
 
+    if not MASTER_CODE.fullmatch(symbol):
+        return Listing()
     rows = Symbol.objects.filter(code=symbol)
     if market == "US":
         rows = rows.filter(market__in=US_EXCHANGES)

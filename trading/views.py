@@ -45,7 +45,13 @@ from kisweb.kis import (
 from market.models import Symbol
 from trading import actions, calendar, names, rules
 from trading.fees import FeeSettingsForm
-from trading.forms import AmendForm, OrderFilterForm, OrderTicketForm, new_idempotency_key
+from trading.forms import (
+    MARKET_VENUES,
+    AmendForm,
+    OrderFilterForm,
+    OrderTicketForm,
+    new_idempotency_key,
+)
 from trading.models import FeeSettings, Order, rates_for
 
 PAGE_SIZE = 50
@@ -288,7 +294,10 @@ def order_ticket(request: HttpRequest) -> HttpResponse:
     environment = credential.environment
     source = request.POST if request.method == "POST" else request.GET
     market = str(source.get("market")) if source.get("market") in Order.Market.values else "KRX"
-    venue = str(source.get("venue") or ("NASD" if market == "US" else "KRX"))
+    # A link or a post can name any venue; only one of the market's own is used here (the
+    # form refuses the others on a post).
+    asked = source.get("venue")
+    venue = str(asked) if asked in MARKET_VENUES[market] else MARKET_VENUES[market][0]
     if market == Order.Market.US:
         # The exchange is the symbol's, from the master when it lists the ticker.
         listed = names.from_master(market, str(source.get("symbol", "")).strip().upper())
