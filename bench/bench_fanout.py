@@ -194,10 +194,21 @@ async def soak_clients_main(url: str, count: int, cookies: str, origin: str, cod
         for now in early.pop(key, []):
             latencies.append(now - float(at))
             received[code] += 1
-    await asyncio.sleep(2.0)  # the last frames on their way
+    expected = sum(ticks[code] * len(live[code]) for code in symbols)
+    # The last frames are on their way: a loaded relay is seconds behind, and a frame
+    # that arrives late is late (its latency says so), not lost. Stop once none arrive.
+    quiet_since, last_total = time.monotonic(), -1
+    for _ in range(120):
+        total = sum(received.values())
+        if total >= expected:
+            break
+        if total != last_total:
+            quiet_since, last_total = time.monotonic(), total
+        elif time.monotonic() - quiet_since >= 3.0:
+            break
+        await asyncio.sleep(0.5)
     for task in readers:
         task.cancel()
-    expected = sum(ticks[code] * len(live[code]) for code in symbols)
     latencies.sort()
     result = {
         "p50": statistics.median(latencies) * 1000 if latencies else None,
