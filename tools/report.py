@@ -477,7 +477,7 @@ def steps(quick: bool, hosted: dict[str, str]) -> list[Step]:
 def run(quick: bool, hosted: dict[str, str], out: Path) -> int:
     directory = Path(tempfile.mkdtemp(prefix="kisweb-report-"))
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    examples = "40" if quick else "200"
+    examples = "40" if quick else "60"
     print(f"report: results in {directory}; hypothesis examples per test {examples}")
     for step in steps(quick, hosted):
         env = {
