@@ -211,6 +211,20 @@ def _check_claim(
         assert {row["credential_id"] for row in rows} <= {world.credential.pk}
 
 
+SENDS_ORDERS = ("trading:order_ticket", "trading:order_cancel", "trading:order_revise")
+
+
+def _rejected_by_kis(route: Route, changes) -> bool:
+    """One new journal row in ``rejected`` with KIS's code, and its audit events only."""
+    if route.name not in SENDS_ORDERS or set(changes) != {"Order", "AuditEvent"}:
+        return False
+    order = changes["Order"]
+    if order.removed or order.changed or len(order.added) != 1:
+        return False
+    (row,) = order.added.values()
+    return row["status"] == Order.Status.REJECTED and bool(row["reject_code"])
+
+
 def _judge(
     route: Route,
     url: str,
@@ -226,6 +240,10 @@ def _judge(
         assert status in CLEAR_ANSWERS, f"{route.id}: {status} for {url} {data!r}"
     assert _bobs_rows(after, world) == _bobs_rows(before, world), "bob's rows changed"
     changes = beyond_refusal_records(diff(before, after))
+    if _refused(response) and _rejected_by_kis(route, changes):
+        # Journaled, sent, and refused by KIS: the row that says so is the point.
+        tally["rejected by KIS"] += 1
+        return
     if _refused(response):
         tally["refused"] += 1
         assert changes == {}, f"refused ({status}) yet changed: {describe(changes)}"

@@ -29,8 +29,8 @@ from kisweb.kis.realtime import (
 from kisweb.kis.realtime.frames import SCHEMAS
 from tests.figures import record
 from tests.kis.conftest import make_client  # noqa: F401  (fixtures for the session test)
+from tests.kis.frame_builders import book_record, frame, trade_record
 from tests.kis.realtime.conftest import DEADLINE_S, next_event, open_session, sim  # noqa: F401
-from tests.kis.test_frames import book_record, frame, trade_record
 
 EXAMPLES = int(os.environ.get("KISWEB_HOSTILE_EXAMPLES", "200"))
 HOSTILE = settings(

@@ -23,8 +23,8 @@ from kisweb.kis.realtime import ExecutionNotice, FrameParser, MalformedFrame
 from kisweb.kissim.realtime import encrypt_notice
 from tests.figures import record
 from tests.kis.conftest import make_client  # noqa: F401  (fixtures for the session test)
+from tests.kis.frame_builders import NOTICE_IV, NOTICE_KEY, encrypt, notice_record
 from tests.kis.realtime.conftest import DEADLINE_S, next_event, open_session, sim  # noqa: F401
-from tests.kis.test_frames import NOTICE_IV, NOTICE_KEY, encrypt, notice_record
 
 EXAMPLES = int(os.environ.get("KISWEB_HOSTILE_EXAMPLES", "200"))
 HOSTILE = settings(
