@@ -38,10 +38,7 @@ from tests.figures import record
 from tests.helpers import max_in_any_window, wait_until
 
 # The rig serves a demo site of its own (SQLite) whatever database the suite is on.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="the demo site under test is SQLite on either pass; the SQLite pass runs it",
-)
+ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,13 @@ PLAN = SOAK if os.environ.get("KISWEB_SOAK") else FAST
 RESUME_S = 90  # liveness only: the backoff alone may wait 30 s
 SETTLE_S = 60 + PLAN.sockets * PLAN.symbols / 10  # liveness only: every socket subscribing
 
-pytestmark = pytest.mark.timeout(PLAN.until_s + 300)
+pytestmark = [
+    pytest.mark.timeout(PLAN.until_s + 300),
+    pytest.mark.skipif(
+        ON_POSTGRESQL,
+        reason="the demo site under test is SQLite on either pass; the SQLite pass runs it",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
