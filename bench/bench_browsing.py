@@ -1,12 +1,13 @@
-"""Browsing under load: 50 signed-in users, each with a paper credential of their own on the
+"""Browsing under load: 50 signed-in users, each with a credential of their own on the
 simulator, move between their portfolio, their order history and a quote page against a
 real daphne process, for ``--duration`` seconds (20 in ``make bench``; ``--soak 300`` in
 ``make soak``).
 
 daphne is a child process serving ``kisweb.asgi.application`` with demo settings (SQLite,
 in-memory layer) as in bench_fanout.py; the simulator runs on a thread of this process with
-KIS's per-second limits (paper: 2 calls a second per app key, which every page here spends
-in the daphne process's limiter, as it would against KIS). Each user is one HTTP client
+KIS's per-second limits. The credentials are paper ones (2 calls a second per app key,
+spent in the daphne process's limiter as against KIS); ``--environment real`` gives each
+user a real-money key (20 a second) to tell KIS's limit from kisweb's own cost. Each user is one HTTP client
 that loads a page, then pauses ``--think`` seconds on average (0.5x to 1.5x, at random) as a
 person would. Printed: requests a second, p50/p99 per page and overall, errors (any answer
 but 200, or no answer) and daphne's RSS at the start and the end (every 30 s in a soak).
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--soak", type=float, default=None, help="a long run: seconds (300)")
     parser.add_argument("--users", type=int, default=USERS, help="signed-in users (50)")
     parser.add_argument("--think", type=float, default=THINK_S, help="mean pause (1.0 s)")
+    parser.add_argument("--environment", choices=("paper", "real"), default="paper")
     args = parser.parse_args()
     seconds = args.soak if args.soak is not None else args.duration
 
@@ -159,6 +161,8 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "kisweb.settings",
             "KISWEB_KIS_PAPER_REST_URL": sim.paper_url,
             "KISWEB_KIS_PAPER_WS_URL": sim.paper_ws_url,
+            "KISWEB_KIS_REAL_REST_URL": sim.real_url,
+            "KISWEB_KIS_REAL_WS_URL": sim.real_ws_url,
             "KISWEB_LOG_LEVEL": "WARNING",
         }
         env.pop("REDIS_URL", None)
@@ -180,15 +184,15 @@ def main() -> int:
         cookies = []
         for index in range(args.users):
             holdings = {code: 10 + index for code in HOLDINGS}
-            account = sim.add_account(make_account("paper", holdings=holdings))
+            account = sim.add_account(make_account(args.environment, holdings=holdings))
             user = get_user_model().objects.create_user(
                 f"browser{index}", password="bench-pass-phrase-1"
             )
             credential = create_credential(
                 user,
                 CredentialInput(
-                    label=f"paper {index}",
-                    environment="paper",
+                    label=f"{args.environment} {index}",
+                    environment=args.environment,
                     app_key=account.appkey,
                     app_secret=account.appsecret,
                     account_number=account.cano,
@@ -218,7 +222,8 @@ def main() -> int:
     per_s = count / elapsed if elapsed else 0.0
     p50, p99 = cuts(every)
     print(
-        f"browsing: {args.users} users, {elapsed:.0f} s, think {args.think:g} s on average, "
+        f"browsing: {args.users} users ({args.environment} credentials), {elapsed:.0f} s, "
+        f"think {args.think:g} s on average, "
         f"{count} requests ({per_s:.1f}/s)"
     )
     for name, page in samples.items():
@@ -238,7 +243,7 @@ def main() -> int:
     growth = rss[-1][1] - rss[0][1]
     met = p99 < P99_TARGET_S and not errors and count > 0
     print(f"  target p99 < 1 s over every page, 0 errors: {'met' if met else 'MISSED'}")
-    note = f"{args.users} users, {elapsed:.0f} s, think {args.think:g} s"
+    note = f"{args.users} users ({args.environment}), {elapsed:.0f} s, think {args.think:g} s"
     record("load", "browsing: requests per second", round(per_s, 1), "req/s", note)
     verdict = f"target p99 < 1000 ms: {'met' if met else 'MISSED'}"
     record(
