@@ -7,10 +7,11 @@ daphne is a child process serving ``kisweb.asgi.application`` with demo settings
 in-memory layer) as in bench_fanout.py; the simulator runs on a thread of this process with
 KIS's per-second limits. The credentials are paper ones (2 calls a second per app key,
 spent in the daphne process's limiter as against KIS); ``--environment real`` gives each
-user a real-money key (20 a second) to tell KIS's limit from kisweb's own cost. Each user is one HTTP client
-that loads a page, then pauses ``--think`` seconds on average (0.5x to 1.5x, at random) as a
-person would. Printed: requests a second, p50/p99 per page and overall, errors (any answer
-but 200, or no answer) and daphne's RSS at the start and the end (every 30 s in a soak).
+user a real-money key (20 a second) to tell KIS's limit from kisweb's own cost. Each user
+is one HTTP client that loads a page, then pauses ``--think`` seconds on average (0.5x to
+1.5x, at random) as a person would. Printed: requests a second, p50/p99 per page and
+overall, errors (any answer but 200, or no answer) and daphne's RSS at the start and the
+end (every 30 s in a soak).
 Target: p99 under 1 s over every page, 0 errors; the bench exits 1 when it is missed.
 """
 
