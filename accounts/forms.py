@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm, UsernameField
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import CredentialInput
@@ -201,6 +202,18 @@ class OtpForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class SignInForm(AuthenticationForm):
+    """Django's form sets the username's ``max_length`` only on the widget, so a longer
+    name still reached ``authenticate()``, whose failure signal made django-axes store it
+    in a 255-character column: a 500 on PostgreSQL. No account has a longer name, so it
+    is refused here, before anything is looked up or written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        longest = self.username_field.max_length or 254  # as Django's form reckons it
+        self.fields["username"].validators.append(MaxLengthValidator(longest))
 
 
 class SignUpForm(_UserCreationForm):

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login  # type: ignore[import-untyped]  # untyped package
 
 from accounts import actions, audit, texts, twofactor
-from accounts.forms import CredentialForm, OtpForm, SelectCredentialForm, SignUpForm
+from accounts.forms import CredentialForm, OtpForm, SelectCredentialForm, SignInForm, SignUpForm
 from accounts.models import AuditEvent, Credential
 from kisweb.redirects import redirect_to_next, safe_next_path
 
@@ -61,6 +61,7 @@ def _refuse_use(request: HttpRequest, refusal: Exception) -> HttpResponse:
 class SignInView(auth_views.LoginView):
     """Password first; people with an authenticator then give a code (``sign_in_code``)."""
 
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def get_redirect_url(self, request: HttpRequest | None = None) -> str:
