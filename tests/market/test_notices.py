@@ -30,9 +30,11 @@ async def test_a_fill_reaches_the_journal_with_no_tab_open(
     # The hub finds the open order by itself and holds the notice subscription.
     hub = await run_hub(orders_scan_s=0.2)
     await wait_until(lambda: verified.app_key in hub.upstreams, "the notice session", 5)
+    # Registered at the simulator, not merely connected: a fill between the two would
+    # make no notice (reconciliation covers that gap; this test is about the notice).
     await wait_until(
-        lambda: hub.upstreams[verified.app_key].session.health.state.value == "open",
-        "the session to open",
+        lambda: sim.stats.registrations(verified.app_key, "H0STCNI9", verified.hts_id) == 1,
+        "the notice registration at the simulator",
         5,
     )
     await db(sim.market.set_price, "005930", 69900)  # the market comes down: it fills
