@@ -18,6 +18,7 @@ import asyncio
 import enum
 import functools
 import hashlib
+import json
 import logging
 import random
 import ssl
@@ -216,13 +217,18 @@ class Transport:
                     # 5 ms on a LAN); longer than that, the call queued behind the budget.
                     if started - waited > _RATE_WAIT_FLOOR_S:
                         hooks.rate_wait(started - waited)
-                    response = await self._http.request(
+                    outgoing = self._http.build_request(
                         request.method,
                         request.path,
                         params=request.params,
                         json=request.json,
                         headers=headers,
                     )
+                    response = await self._http.send(outgoing, stream=True)
+                    try:
+                        content = await read_capped(response)
+                    finally:
+                        await response.aclose()
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this process: not sent, for orders too.
                 failure = policy.judge(
@@ -237,8 +243,14 @@ class Transport:
                 )
                 hooks.call(observed, type(failure).__name__, time.monotonic() - started)
             else:
-                body = json_body(response)
-                if body is None:
+                body = json_body(content) if content is not None else None
+                verdict: KisError
+                if content is None:
+                    verdict = MalformedAnswer(
+                        f"HTTP{response.status_code}",
+                        f"KIS answered more than {MAX_ANSWER_BYTES // 2**20} MB",
+                    )
+                elif body is None:
                     verdict = without_body(response.status_code)
                 else:
                     found = classify(response.status_code, body, request.envelope)
@@ -351,12 +363,30 @@ def _is_ambiguous(failure: KisError) -> bool:
     return isinstance(failure, UpstreamUnavailable | MalformedAnswer)
 
 
-def json_body(response: httpx.Response) -> dict[str, Any] | None:
+# KIS's largest answers (100 daily bars, a page of executions) are tens of kilobytes; a body
+# past this is not KIS, and reading it whole could take the process's memory with it.
+MAX_ANSWER_BYTES = 8 * 2**20
+
+
+async def read_capped(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> bytes | None:
+    """The decoded body (a gzip bomb is counted after decompression), or ``None`` as soon
+    as it passes ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_body(content: bytes) -> dict[str, Any] | None:
     """The body as a JSON object, or ``None`` when it is empty or anything else."""
-    if not response.content:
+    if not content:
         return None
     try:
-        body = response.json()
+        body = json.loads(content)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the stack
         return None
     return body if isinstance(body, dict) else None

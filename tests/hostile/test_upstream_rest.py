@@ -12,6 +12,7 @@ whose answer cannot be read is ``OutcomeUnknown``, never a clean refusal.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 from collections import Counter
@@ -41,6 +42,7 @@ from kisweb.kis import (
     Token,
     TokenExpired,
 )
+from kisweb.kis.transport import MAX_ANSWER_BYTES
 from tests.figures import record
 
 from .hostile_upstream import Canned, HostileUpstream
@@ -461,6 +463,30 @@ HUGE = 4 * 2**20
 def test_a_body_of_several_megabytes_is_read_or_refused_in_its_own_terms(body, expected):
     result, _ = exchange("/inquire-price", Canned(200, body=body), lambda kis: kis.quote("005930"))
     assert isinstance(result, expected), result
+
+
+TOO_BIG = MAX_ANSWER_BYTES + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "canned", "call", "expected"),
+    [
+        # past the cap a read is refused in its own terms, and an order's fate is unknown
+        ("/inquire-price", Canned(200, body=as_json({**QUOTE, "padding": "x" * TOO_BIG})),
+         lambda kis: kis.quote("005930"), MalformedAnswer),
+        ("/inquire-price", Canned(200, (("content-encoding", "gzip"),),
+                                  gzip.compress(as_json(QUOTE) + b" " * TOO_BIG)),
+         lambda kis: kis.quote("005930"), MalformedAnswer),
+        ("/order-cash", Canned(200, body=as_json({**ORDER, "padding": "x" * TOO_BIG})),
+         lambda kis: kis.buy("005930", 1, Decimal(71500)), OutcomeUnknown),
+    ],
+    ids=["quote", "gzip-bomb", "order"],
+)  # fmt: skip
+def test_an_answer_past_the_size_cap_is_not_read_whole(path, canned, call, expected):
+    result, upstream = exchange(path, canned, call)
+    assert type(result) is expected, result
+    if path == "/order-cash":
+        assert upstream.sent(path) == 1  # never resent: it may have run
 
 
 def buy(kis: KisClient) -> Awaitable[OrderAck]:
