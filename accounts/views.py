@@ -88,7 +88,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         messages.error(request, texts.CODE_STEP_TIMED_OUT)
         return redirect("login")
     user = get_object_or_404(get_user_model(), pk=pending.user_pk, is_active=True)
-    form = OtpForm(request.POST or None)
+    form = OtpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         device = twofactor.check_totp(user, form.cleaned_data["otp_token"])
         if device is not None:
@@ -109,7 +109,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         raise Http404
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = actions.sign_up(
             form.cleaned_data["username"],
@@ -140,7 +140,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     if twofactor.has_two_factor(user):
         return render(request, "accounts/two_factor_on.html", {"form": OtpForm()})
     device = twofactor.pending_totp_device(user)
-    form = OtpForm(request.POST or None)
+    form = OtpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         confirmed = twofactor.confirm_totp_device(
             user, form.cleaned_data["otp_token"], ip=audit.client_ip(request)
@@ -189,7 +189,7 @@ def credential_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @sensitive_post_parameters("app_secret")
 def credential_create(request: HttpRequest) -> HttpResponseBase:
-    form = CredentialForm(request.POST or None, owner=request.user)
+    form = CredentialForm(request.POST if request.method == "POST" else None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         credential = actions.create_credential(
             _member(request), form.credential_input(), ip=audit.client_ip(request)
@@ -218,7 +218,9 @@ def credential_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 @sensitive_post_parameters("app_secret")
 def credential_edit(request: HttpRequest, pk: UUID) -> HttpResponseBase:
     credential = _get_credential_for_user(request, pk)
-    form = CredentialForm(request.POST or None, owner=request.user, instance=credential)
+    form = CredentialForm(
+        request.POST if request.method == "POST" else None, owner=request.user, instance=credential
+    )
     if request.method == "POST" and form.is_valid():
         changed = actions.update_credential(
             request.user, credential, form.credential_input(), ip=audit.client_ip(request)

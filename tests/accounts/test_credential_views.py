@@ -55,6 +55,17 @@ def test_create_stores_a_sealed_credential(client, alice):
     )
 
 
+def test_a_post_with_no_fields_at_all_says_what_is_missing(client, alice):
+    # An empty POST once read as no post (``request.POST or None``): the form came back
+    # blank, with no word of what was wrong.
+    client.force_login(alice)
+    before = Credential.objects.count()
+    response = client.post(reverse("accounts:credential_create"), {})
+    assert response.status_code == 200
+    assert response.context["form"].errors["label"] == [gettext("This field is required.")]
+    assert Credential.objects.count() == before
+
+
 def test_the_first_credential_is_selected(client, django_user_model):
     carol = django_user_model.objects.create_user("carol")
     client.force_login(carol)
