@@ -34,15 +34,17 @@ def test_keeps_quiet():
 """
 
 
-def test_a_leaking_test_fails_and_says_where(pytester):
+def test_a_leaking_test_fails_and_says_where(pytester, monkeypatch):
     pytester.makeconftest('pytest_plugins = ["tests.secret_scan"]\n')
     pytester.makeini("[pytest]\nDJANGO_SETTINGS_MODULE = kisweb.settings\n")
     pytester.makepyfile(test_leaky=LEAKY_TESTS)
-    os.environ["PYTHONPATH"] = f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    try:
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    finally:
-        os.environ["PYTHONPATH"] = os.environ["PYTHONPATH"].split(os.pathsep, 1)[1]
+    monkeypatch.setenv("PYTHONPATH", f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    # The inner run's test database must not be this run's: on the PostgreSQL pass both
+    # were test_kisweb, and the inner pytest-django dropped it at its end (and at its start
+    # when this run's connections were closed), under the tests still to come.
+    monkeypatch.setenv("KISWEB_VAR_DIR", str(pytester.path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
 
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
