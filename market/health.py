@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import Credential, KisToken
+from accounts.selection import request_credentials
 from kisweb.kis import Environment, RateLimits
 from market.hub import SNAPSHOTS, key_hash
 
@@ -45,11 +46,10 @@ def credential_health(credential: Credential) -> dict[str, Any]:
     }
 
 
-def strip_for(user: Any) -> dict[str, Any] | None:
-    if not getattr(user, "is_authenticated", False):
+def strip_for(request: HttpRequest | None) -> dict[str, Any] | None:
+    if request is None:
         return None
-    rows = Credential.objects.owned_by(user).enabled()
-    credential = rows.filter(is_selected=True).first() or rows.order_by("created_at").first()
+    credential = request_credentials(request).shown
     return credential_health(credential) if credential else None
 
 

@@ -25,9 +25,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import audit
-from accounts.actions import may_use
 from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
+from accounts.selection import current_credential
 from kisweb.kis import (
     Balance,
     Executions,
@@ -65,16 +65,6 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _credential(request: HttpRequest) -> Credential | None:
-    """The selected credential, when its owner may use it now (as the top bar shows it)."""
-    credential: Credential | None = Credential.objects.filter(
-        owner_id=_user(request).pk, is_enabled=True, is_selected=True
-    ).first()
-    if credential is None or not may_use(request.user, credential):
-        return None
-    return credential
-
-
 def _no_credential(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None
 ) -> HttpResponse:
@@ -108,7 +98,7 @@ class PortfolioData:
 @login_required
 @never_cache
 def portfolio(request: HttpRequest) -> HttpResponse:
-    credential = _credential(request)
+    credential = current_credential(request)
     if credential is None:
         return _no_credential(request, "trading/portfolio.html")
 
@@ -288,7 +278,7 @@ def _check_ticket(form: OrderTicketForm, credential: Credential, found: Market) 
 @login_required
 @never_cache
 def order_ticket(request: HttpRequest) -> HttpResponse:
-    credential = _credential(request)
+    credential = current_credential(request)
     if credential is None:
         return _no_credential(request, "trading/order_ticket.html")
     environment = credential.environment
@@ -538,7 +528,7 @@ def _date_range(form: OrderFilterForm) -> tuple[dt.date, dt.date]:
 @login_required
 @never_cache
 def order_list(request: HttpRequest) -> HttpResponse:
-    credential = _credential(request)
+    credential = current_credential(request)
     form = OrderFilterForm(request.GET or None)
     start, end = _date_range(form)
     data = form.cleaned_data if form.is_valid() else {}
@@ -641,7 +631,7 @@ def _plain(number: Decimal) -> str:
 @require_POST
 @login_required
 def reconcile_now(request: HttpRequest) -> HttpResponse:
-    credential = _credential(request)
+    credential = current_credential(request)
     if credential is None:
         messages.error(request, _("Choose a credential you may use first."))
         return redirect("trading:order_list")
@@ -690,7 +680,7 @@ def trading_help(request: HttpRequest) -> HttpResponse:
 @never_cache
 def fee_settings(request: HttpRequest) -> HttpResponse:
     """The selected credential's commission and tax rates; "reset" goes back to the site's."""
-    credential = _credential(request)
+    credential = current_credential(request)
     if credential is None:
         return _no_credential(request, "trading/fees.html")
     own = FeeSettings.objects.filter(credential=credential).first()

@@ -13,5 +13,4 @@ register = template.Library()
 
 @register.inclusion_tag("includes/health_strip_body.html", takes_context=True)
 def health_strip(context: template.Context) -> dict[str, Any]:
-    request = context.get("request")
-    return {"health": strip_for(getattr(request, "user", None))}
+    return {"health": strip_for(context.get("request"))}

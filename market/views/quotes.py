@@ -7,17 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.actions import may_use
 from accounts.models import Credential
 from accounts.secrets import SecretUnavailable
+from accounts.selection import current_credential
 from kisweb.kis import KisError
 from market import quotes
 from market.models import Symbol
@@ -26,18 +24,6 @@ from trading.forms import OrderTicketForm, new_idempotency_key
 
 TAPE_ROWS = 30  # the time-and-sales tape keeps this many trades, newest first
 BOOK_LEVELS = 10
-
-
-def _credential(request: HttpRequest) -> Credential | None:
-    """The selected credential, when its owner may use it now (as the top bar shows it)."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    credential: Credential | None = Credential.objects.filter(
-        owner_id=request.user.pk, is_enabled=True, is_selected=True
-    ).first()
-    if credential is None or not may_use(request.user, credential):
-        return None
-    return credential
 
 
 @login_required
@@ -64,7 +50,7 @@ def quote_page(request: HttpRequest, code: str) -> HttpResponse:
     symbol = quotes.find_symbol(code)
     if symbol is None:
         return _not_found(request, code)
-    credential = _credential(request)
+    credential = current_credential(request)
     context: dict[str, Any] = {
         "symbol": symbol,
         "credential": credential,
@@ -127,7 +113,7 @@ def quote_candles(request: HttpRequest, code: str) -> JsonResponse:
     interval = request.GET.get("interval", "day")
     if interval not in ("day", "minute") or (interval == "minute" and not symbol.is_domestic):
         return JsonResponse({"error": _("This chart interval is not offered.")}, status=400)
-    credential = _credential(request)
+    credential = current_credential(request)
     if credential is None:
         return JsonResponse(
             {"error": _("Add and select a KIS credential to see charts.")}, status=409

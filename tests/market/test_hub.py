@@ -230,6 +230,8 @@ async def test_the_gap_of_a_drop_is_measured_and_shown_in_the_health_strip(
 ):
     """From the last frame before a drop to the first one after: in the status message, the
     snapshot the strip renders, and the strip itself (issue #13)."""
+    from django.test import RequestFactory
+
     from market.health import strip_for
     from market.hub import SNAPSHOTS, key_hash
 
@@ -260,7 +262,9 @@ async def test_the_gap_of_a_drop_is_measured_and_shown_in_the_health_strip(
     assert status["reconnects_today"] == 1
     assert SNAPSHOTS[key_hash(verified.app_key)]["last_gap_s"] == status["last_gap_s"]
 
-    strip = await db(strip_for, alice)
+    request = RequestFactory().get("/")
+    request.user = alice
+    strip = await db(strip_for, request)
     assert strip["last_gap_s"] == status["last_gap_s"]
     await db(client.force_login, alice)
     html = (await db(client.get, "/", HTTP_ACCEPT_LANGUAGE="en")).text
