@@ -112,6 +112,9 @@ if HOSTED and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer: Redis when REDIS_URL is set (hosted needs it: several processes share it).
+# The hub's channel takes every socket's subscribes: when hundreds of tabs open together
+# (a restart), each sends one per symbol at once, and 1000 made most of them "busy".
+_HUB_CHANNEL_CAPACITY = {"market.hub": 20000}
 REDIS_URL = config.env_str("REDIS_URL")
 if HOSTED and not REDIS_URL:
     raise ImproperlyConfigured("hosted mode needs REDIS_URL")
@@ -128,6 +131,7 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
                 "prefix": "kisweb",
                 "capacity": 1000,
+                "channel_capacity": _HUB_CHANNEL_CAPACITY,
             },
         }
     }
@@ -137,7 +141,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "market.layers.FanoutInMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
+            "CONFIG": {"capacity": 1000, "channel_capacity": _HUB_CHANNEL_CAPACITY},
         }
     }
 

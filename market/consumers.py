@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
 import time
 from collections import deque
@@ -34,6 +35,7 @@ from market.fanout import local_fanout
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+RETRY_FIRST_S, RETRY_MAX_S = 1.0, 10.0  # a refused subscription is asked again after these
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$")
 _QUOTES = frozenset({"trade", "book", "delayed"})
 _HUB_HANDLERS = {
@@ -151,8 +153,14 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.queue_limit = int(_setting("KISWEB_RELAY_SOCKET_QUEUE", 200))
         self.max_symbols = int(_setting("KISWEB_RELAY_MAX_SYMBOLS", 60))
         self.max_rate = int(_setting("KISWEB_RELAY_MAX_MESSAGES_PER_S", 20))
-        self.stamps: deque[float] = deque()
+        # A token bucket: a (re)opening tab sends one subscribe per wanted symbol at once
+        # (stream.js), so the burst allows a full page of symbols; the rate is per second.
+        self.burst = float(self.max_symbols + self.max_rate)
+        self.allowance = self.burst
+        self.allowance_at = time.monotonic()
         self.wakeup = asyncio.Event()
+        self.refused: set[str] = set()  # symbols the layer refused, asked again soon
+        self.retrying: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
         RELAY_SOCKETS.inc()
@@ -176,8 +184,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "ready", False) and not hasattr(self, "tasks"):
             return
-        for task in getattr(self, "tasks", []):
-            task.cancel()
+        for task in [*getattr(self, "tasks", []), getattr(self, "retrying", None)]:
+            if task is not None:
+                task.cancel()
         if getattr(self, "counted", False):
             self.counted = False
             RELAY_SOCKETS.dec()
@@ -196,11 +205,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not getattr(self, "ready", False):
             return
-        now = time.monotonic()
-        self.stamps.append(now)
-        while self.stamps and self.stamps[0] <= now - 1.0:
-            self.stamps.popleft()
-        if len(self.stamps) > self.max_rate:
+        if not self._within_rate():
             self._error("rate_limited")
             return
         if text_data is None or len(text_data) > 2048:
@@ -224,6 +229,15 @@ class MarketConsumer(AsyncWebsocketConsumer):
         else:
             await self._unsubscribe(symbol, streams)
 
+    def _within_rate(self) -> bool:
+        now = time.monotonic()
+        self.allowance = min(self.burst, self.allowance + (now - self.allowance_at) * self.max_rate)
+        self.allowance_at = now
+        if self.allowance < 1.0:
+            return False
+        self.allowance -= 1.0
+        return True
+
     async def _subscribe(self, symbol: str, streams: set[str]) -> None:
         entry = self.interests.get(symbol)
         if entry is None:
@@ -237,6 +251,15 @@ class MarketConsumer(AsyncWebsocketConsumer):
             entry = self.interests[symbol] = (market, set())
         market, have = entry
         have |= streams
+        if not await self._join_and_tell(symbol, market, streams):
+            # Kept, and asked again soon (_retry_refused); the renewal would too, later.
+            self._error("busy", symbol)
+            self.refused.add(symbol)
+            if self.retrying is None or self.retrying.done():
+                self.retrying = asyncio.create_task(self._retry_refused())
+
+    async def _join_and_tell(self, symbol: str, market: str, streams: set[str]) -> bool:
+        """Join the quote groups and tell the hub; False when the layer refused either."""
         joined = True
         for stream in streams:
             group = hub.quote_group(self.app_key, stream, symbol)
@@ -246,9 +269,26 @@ class MarketConsumer(AsyncWebsocketConsumer):
         told = await self._tell_hub(
             "relay.interest", symbol=symbol, market=market, streams=",".join(sorted(streams))
         )
-        if not (joined and told):
-            # Kept: the fan-out adds its groups again and the renewal tells the hub.
-            self._error("busy", symbol)
+        return joined and told
+
+    async def _retry_refused(self) -> None:
+        """Subscriptions the layer refused (a hub fallen behind: its channel full when many
+        tabs open at once) are asked again after a jittered pause that doubles while it
+        still refuses, so a herd of reopening tabs spreads out; the hub answers each."""
+        pause = RETRY_FIRST_S
+        while self.refused:
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+            for symbol in sorted(self.refused):
+                entry = self.interests.get(symbol)
+                if entry is not None:
+                    market, streams = entry
+                    self.quote_groups -= {
+                        hub.quote_group(self.app_key, stream, symbol) for stream in streams
+                    }
+                    if not await self._join_and_tell(symbol, market, set(streams)):
+                        break
+                self.refused.discard(symbol)
+            pause = min(pause * 2, RETRY_MAX_S)
 
     async def _unsubscribe(self, symbol: str, streams: set[str]) -> None:
         entry = self.interests.get(symbol)

@@ -15,7 +15,6 @@ simulator.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -234,10 +233,9 @@ class BrowserSocket:
                 url, additional_headers=headers, origin=origin, max_queue=None
             ) as ws:
                 self.connects += 1
-                for symbol in self.symbols:
+                for symbol in self.symbols:  # all at once, as stream.js does on open
                     await ws.send(json.dumps({"type": "subscribe", "symbol": symbol}))
                     self.subscribes_sent += 1
-                    await asyncio.sleep(0.06)  # under the socket's 20 messages a second
                 async for text in ws:
                     self._take(json.loads(text))
             self.closed = "closed by the server"

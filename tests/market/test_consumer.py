@@ -165,13 +165,46 @@ async def test_bad_messages_get_an_error_the_socket_stays_open_and_nothing_reach
 
 
 async def test_too_many_messages_a_second_are_refused(settings, symbols, alice, alice_credential):
+    """Past the burst a reconnect needs (one subscribe per symbol allowed), the rate."""
     settings.KISWEB_RELAY_MAX_MESSAGES_PER_S = 5
+    settings.KISWEB_RELAY_MAX_SYMBOLS = 3
     assert await db(verify_credential, alice, alice_credential)
     ws = await connect(alice)
     message = json.dumps({"type": "unsubscribe", "symbol": "005930", "streams": ["trade"]})
-    for _ in range(8):
+    for _ in range(12):
         await ws.send_to(text_data=message)
     assert (await next_of(ws, "error"))["code"] == "rate_limited"
+    await ws.disconnect()
+
+
+async def test_a_tab_reopening_with_a_full_watchlist_gets_every_symbol(
+    simulator, alice, alice_credential
+):
+    """stream.js sends every wanted subscription at once when its socket opens: a
+    watchlist of 50 symbols is 50 messages in the same instant. Each is answered; none is
+    refused as too many a second (the rate was a plain 20 a second, which dropped 30)."""
+    from kisweb.kissim.symbols import KRX_LISTINGS
+
+    codes = [code for code, *_ in KRX_LISTINGS[:50]]
+    await db(Symbol.objects.bulk_create, [Symbol(code=c, market="KOSPI", name=c) for c in codes])
+    assert await db(verify_credential, alice, alice_credential)
+    ws = await connect(alice)
+    for code in codes:
+        await ws.send_to(
+            text_data=json.dumps({"type": "subscribe", "symbol": code, "streams": ["trade"]})
+        )
+    answered: set[str] = set()
+    errors: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while len(answered) < len(codes) and loop.time() < deadline:
+        message = json.loads(await ws.receive_from(timeout=deadline - loop.time()))
+        if message["type"] == "subscribed":
+            answered.add(message["symbol"])
+        elif message["type"] == "error":
+            errors.append(message)
+    assert errors == []
+    assert answered == set(codes)
     await ws.disconnect()
 
 

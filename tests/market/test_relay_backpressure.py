@@ -221,3 +221,27 @@ async def test_an_unsubscribe_the_hub_cannot_take_keeps_the_socket_and_the_renew
         renewed.append((message["type"], message.get("interests")))
     assert renewed == [("relay.renew", ""), ("relay.renew", "")]
     await ws.disconnect()
+
+
+async def test_a_refused_subscribe_is_asked_again_soon_without_waiting_for_the_renewal(
+    slow_hub, settings, alice, alice_credential
+):
+    """When many tabs open at once the hub's channel fills; each refused subscribe is sent
+    again after a jittered pause (about a second), not only at the next renewal (20 s)."""
+    settings.KISWEB_RELAY_RENEW_S = 60
+    assert await db(verify_credential, alice, alice_credential)
+    await db(Symbol.objects.create, code="005930", market="KOSPI", name="삼성전자")
+    ws = await connect(alice, "en")
+    await ws.send_to(text_data=json.dumps({"type": "subscribe", "symbol": "005930"}))
+    assert (await answer(ws))["code"] == "busy"
+
+    layer = get_channel_layer()
+    first = await asyncio.wait_for(layer.receive("market.hub"), 3)  # the connect's renew
+    assert first["type"] == "relay.renew"
+    again = await asyncio.wait_for(layer.receive("market.hub"), 4)
+    assert (again["type"], again["symbol"], again["streams"]) == (
+        "relay.interest",
+        "005930",
+        "trade",
+    )
+    await ws.disconnect()
