@@ -67,3 +67,26 @@ def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
     # The gap that drop made, in the page's language, from the status sent with the first
     # quote after it (static/js/health.js).
     expect(strip.locator("[data-health-gap]")).to_have_text(re.compile(r"^\d+\.\d초$"))
+
+
+def test_a_refusal_from_the_stream_is_one_toast_in_the_pages_language(
+    signed_in_page, alice, alice_credential, simulator
+):
+    """The socket's error sentence reaches the person (static/js/toasts.js), once per kind
+    while it shows, not once per symbol."""
+    Symbol.objects.create(code="005930", market="KOSPI", name="삼성전자")
+    verified(alice, alice_credential)
+    page = signed_in_page(alice, ALICE_PASSWORD)
+    page.goto("/")
+    page.wait_for_function("() => window.kisStream !== undefined")
+    page.evaluate(COLLECT)
+    page.wait_for_function("() => window.kisSeen.some((m) => m.type === 'subscribed')")
+    page.evaluate("() => { for (const c of ['999990', '999991', '999992']) kisStream.want(c); }")
+    toast = page.locator("[data-stream-error='unknown_symbol']")
+    expect(toast).to_have_count(1, timeout=10_000)
+    expect(toast).to_contain_text("종목")
+    page.wait_for_function(
+        "() => window.kisSeen.filter((m) => m.code === 'unknown_symbol').length === 3"
+    )
+    expect(toast).to_have_count(1)
+    expect(toast).to_have_attribute("role", "alert")
