@@ -451,6 +451,9 @@ def steps(quick: bool, hosted: dict[str, str]) -> list[Step]:
         "tests/ops/test_outages_hosted.py", "tests/ops/test_relay_failover_hosted.py"
     )
     plan.append(_pytest("faults", "outages-hosted", outages, "hosted", hosted))
+    if not quick:  # make soak's sizes: 10 minutes of drops, 200 orders from 20 users, 30 s
+        soak = {"KISWEB_SOAK": "1"}
+        plan.append(_pytest("faults", "faults-soak", ["tests/faults"], fast, soak))
 
     def bench(name: str, *arguments: str, env: dict[str, str] | None = None) -> Step:
         label = " ".join([name, *arguments])
