@@ -124,10 +124,7 @@ def error_sentence(code: str) -> str:
         "no_credential": _(
             "No usable KIS credential is selected; add or select one under Credentials."
         ),
-        "busy": _(
-            "The quote service is busy; this quote may start late. "
-            "If it does not start, try again in a moment."
-        ),
+        "busy": _("The quote service is busy; this quote will start in a few seconds by itself."),
     }
     return texts.get(code, texts["bad_message"])
 
