@@ -30,15 +30,21 @@ def verified(user, credential) -> None:
         assert pool.submit(verify_credential, user, credential).result(timeout=30).ok
 
 
-def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
-    signed_in_page, alice, alice_credential, simulator
-):
+def watching(signed_in_page, alice, alice_credential):
+    """Alice's home page with its stream asked for 005930, every message kept in kisSeen."""
     Symbol.objects.create(code="005930", market="KOSPI", name="삼성전자")
     verified(alice, alice_credential)
     page = signed_in_page(alice, ALICE_PASSWORD)
     page.goto("/")
     page.wait_for_function("() => window.kisStream !== undefined")
     page.evaluate(COLLECT)
+    return page
+
+
+def test_prices_tick_and_the_strip_tells_the_truth_after_a_drop(
+    signed_in_page, alice, alice_credential, simulator
+):
+    page = watching(signed_in_page, alice, alice_credential)
     page.wait_for_function(
         "() => window.kisSeen.some((m) => m.type === 'trade' && /^\\d+$/.test(m.price))",
         timeout=15_000,
@@ -74,12 +80,7 @@ def test_a_refusal_from_the_stream_is_one_toast_in_the_pages_language(
 ):
     """The socket's error sentence reaches the person (static/js/toasts.js), once per kind
     while it shows, not once per symbol."""
-    Symbol.objects.create(code="005930", market="KOSPI", name="삼성전자")
-    verified(alice, alice_credential)
-    page = signed_in_page(alice, ALICE_PASSWORD)
-    page.goto("/")
-    page.wait_for_function("() => window.kisStream !== undefined")
-    page.evaluate(COLLECT)
+    page = watching(signed_in_page, alice, alice_credential)
     page.wait_for_function("() => window.kisSeen.some((m) => m.type === 'subscribed')")
     page.evaluate("() => { for (const c of ['999990', '999991', '999992']) kisStream.want(c); }")
     toast = page.locator("[data-stream-error='unknown_symbol']")
