@@ -120,8 +120,8 @@ soak: $(BENCH_STAMP)
 	KISWEB_SOAK=1 $(BIN)/pytest -m "not hosted and not browser" tests/faults
 
 # docs/reliability.md from one real run: the fault, hostile-input, hostile-user and hosted
-# outage tests, the fault suite again at make soak's sizes, and the load benchmarks, each recording its figures into a fresh directory
-# (tools/report.py). The report is written even when something failed, which it shows as
+# outage tests, the fault suite again at make soak's sizes, and the load benchmarks, each
+# recording its figures into a fresh directory (tools/report.py). The report is written even when something failed, which it shows as
 # FAILED; the target then fails too. `make report REPORT_ARGS=--quick` for a short run.
 report: $(BENCH_STAMP) messages browser services
 	$(HOSTED_TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0

@@ -21,6 +21,8 @@ _ATTRIBUTE = "_kisweb_credentials"
 class RequestCredentials:
     enabled: list[Credential]
     """The user's enabled credentials in label order, for the switcher."""
+    selected: Credential | None
+    """The enabled one the user selected, usable now or not."""
     current: Credential | None
     """The selected one when its owner may use it now (enabled; real money only with
     the second factor the site asks), else None."""
@@ -28,13 +30,12 @@ class RequestCredentials:
     @property
     def shown(self) -> Credential | None:
         """The one whose upstream health the strip shows: the selected, else the oldest."""
-        selected = next((credential for credential in self.enabled if credential.is_selected), None)
-        if selected is not None or not self.enabled:
-            return selected
+        if self.selected is not None or not self.enabled:
+            return self.selected
         return min(self.enabled, key=lambda credential: credential.created_at)
 
 
-NONE = RequestCredentials(enabled=[], current=None)
+NONE = RequestCredentials(enabled=[], selected=None, current=None)
 
 
 def request_credentials(request: HttpRequest) -> RequestCredentials:
@@ -47,7 +48,7 @@ def request_credentials(request: HttpRequest) -> RequestCredentials:
     enabled = list(Credential.objects.owned_by(user).enabled())
     selected = next((credential for credential in enabled if credential.is_selected), None)
     current = selected if selected is not None and may_use(user, selected) else None
-    memo = RequestCredentials(enabled=enabled, current=current)
+    memo = RequestCredentials(enabled=enabled, selected=selected, current=current)
     setattr(request, _ATTRIBUTE, memo)
     return memo
 
