@@ -71,8 +71,11 @@ def test_chart_draws_from_rest_and_book_prices_go_to_the_ticket(quote_page):
     assert "100%" in widths and len(widths) == 20
 
     best_bid = page.locator("#book tr.bid .book-price").first
-    price = best_bid.get_attribute("data-price")
-    best_bid.click()
+    # Read and clicked in one step of the page: the book ticks live, and a level read
+    # before a separate click had moved by the time of the click (failed on a clean clone).
+    price = best_bid.evaluate(
+        "cell => { const price = cell.dataset.price; cell.click(); return price; }"
+    )
     expect(page.locator("form.ticket input[name=price]")).to_have_value(price)
     expect(page.locator("#estimate")).to_have_text("—")  # no quantity yet
     page.locator("form.ticket input[name=quantity]").fill("2")
