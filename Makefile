@@ -105,7 +105,7 @@ bench: $(BENCH_STAMP) services
 # Long runs: 20 orders/s for a full minute through the ticket view and the journal (p99,
 # zero lost, zero doubled, counted at the simulator; `make bench` runs a 5-second version),
 # 50 users browsing for 5 minutes (`make bench`: 20 s), 500 browser sockets x 40 symbols for
-# 5 minutes (latency, lost, dropped, daphne's RSS growth; 50 users of 10 tabs each), then
+# 5 minutes (latency, lost, dropped, the server's RSS growth; 50 users of 10 tabs each), then
 # 10,000 generated hostile order tickets (`make test` runs 40), 400 generated posts and
 # query strings to every route (`make test` runs 10; a quarter where KIS is read), and the
 # fault suite at full size: 10 minutes of upstream drops under 100 sockets x 30 symbols, a

@@ -1,16 +1,16 @@
 """Browsing under load: 50 signed-in users, each with a credential of their own on the
 simulator, move between their portfolio, their order history and a quote page against a
-real daphne process, for ``--duration`` seconds (20 in ``make bench``; ``--soak 300`` in
+real web process, for ``--duration`` seconds (20 in ``make bench``; ``--soak 300`` in
 ``make soak``).
 
-daphne is a child process serving ``kisweb.asgi.application`` with demo settings (SQLite,
+the web server is a child process serving ``kisweb.asgi.application`` with demo settings (SQLite,
 in-memory layer) as in bench_fanout.py; the simulator runs on a thread of this process with
 KIS's per-second limits. The credentials are paper ones (2 calls a second per app key,
-spent in the daphne process's limiter as against KIS); ``--environment real`` gives each
+spent in the web process's limiter as against KIS); ``--environment real`` gives each
 user a real-money key (20 a second) to tell KIS's limit from kisweb's own cost. Each user
 is one HTTP client that loads a page, then pauses ``--think`` seconds on average (0.5x to
 1.5x, at random) as a person would. Printed: requests a second, p50/p99 per page and
-overall, errors (any answer but 200, or no answer) and daphne's RSS at the start and the
+overall, errors (any answer but 200, or no answer) and the server's RSS at the start and the
 end (every 30 s in a soak).
 Target: p99 under 1 s over every page, 0 errors; the bench exits 1 when it is missed.
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kisweb.serving import command  # noqa: E402
 from tests.figures import record  # noqa: E402
 
 USERS = 50
@@ -40,7 +41,6 @@ P99_TARGET_S = 1.0
 RSS_EVERY_S = 30.0
 HOLDINGS = ("005930", "000660", "035420", "051910", "005380")
 QUOTES = ("005930", "000660", "035420")
-APPLICATION = ["kisweb.asgi:application"]
 
 
 def rss_mb(pid: int) -> float:
@@ -71,13 +71,13 @@ def pages(index: int) -> list[tuple[str, str]]:
 
 
 async def browse(
-    origin: str, cookies: list[str], seconds: float, think_s: float, daphne_pid: int
+    origin: str, cookies: list[str], seconds: float, think_s: float, server_pid: int
 ) -> tuple[dict[str, list[float]], list[str], list[tuple[float, float]], float]:
     import httpx
 
     samples: dict[str, list[float]] = {}
     errors: list[str] = []
-    rss: list[tuple[float, float]] = [(0.0, rss_mb(daphne_pid))]
+    rss: list[tuple[float, float]] = [(0.0, rss_mb(server_pid))]
     started = time.monotonic()
     deadline = started + seconds
 
@@ -106,19 +106,19 @@ async def browse(
     async def watch_rss() -> None:
         while True:
             await asyncio.sleep(RSS_EVERY_S)
-            rss.append((time.monotonic() - started, rss_mb(daphne_pid)))
+            rss.append((time.monotonic() - started, rss_mb(server_pid)))
 
     watcher = asyncio.create_task(watch_rss())
     await asyncio.gather(*(user(i, cookie) for i, cookie in enumerate(cookies)))
     watcher.cancel()
     elapsed = time.monotonic() - started
-    rss.append((elapsed, rss_mb(daphne_pid)))
+    rss.append((elapsed, rss_mb(server_pid)))
     return samples, errors, rss, elapsed
 
 
-def start_daphne(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_web(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *APPLICATION],
+        command("127.0.0.1", port),
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -136,7 +136,7 @@ def wait_healthy(origin: str) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("daphne did not answer /healthz")
+    raise RuntimeError("the web server did not answer /healthz")
 
 
 def main() -> int:
@@ -208,15 +208,15 @@ def main() -> int:
 
         port = 19000 + os.getpid() % 1000
         origin = f"http://127.0.0.1:{port}"
-        daphne = start_daphne(port, env)
+        server = start_web(port, env)
         try:
             wait_healthy(origin)
             samples, errors, rss, elapsed = asyncio.run(
-                browse(origin, cookies, seconds, args.think, daphne.pid)
+                browse(origin, cookies, seconds, args.think, server.pid)
             )
         finally:
-            daphne.terminate()
-            daphne.wait(20)
+            server.terminate()
+            server.wait(20)
 
     every = [s for page in samples.values() for s in page]
     count = len(every)
@@ -240,7 +240,7 @@ def main() -> int:
         f"p99 {p99 * 1e3:7.1f} ms"
     )
     print(f"  errors {len(errors)}" + (f": {', '.join(sorted(set(errors))[:5])}" if errors else ""))
-    print("  daphne RSS (MB): " + ", ".join(f"{at:.0f} s {mb:.0f}" for at, mb in rss))
+    print("  server RSS (MB): " + ", ".join(f"{at:.0f} s {mb:.0f}" for at, mb in rss))
     growth = rss[-1][1] - rss[0][1]
     met = p99 < P99_TARGET_S and not errors and count > 0
     print(f"  target p99 < 1 s over every page, 0 errors: {'met' if met else 'MISSED'}")
@@ -257,7 +257,7 @@ def main() -> int:
     record("load", "browsing: errors", len(errors), "", "target 0")
     rss_ends = f"{rss[0][1]:.0f} / {rss[-1][1]:.0f}"
     growth_note = f"growth {growth:+.0f} MB over {elapsed:.0f} s"
-    record("load", "browsing: daphne RSS start / end", rss_ends, "MB", growth_note)
+    record("load", "browsing: server RSS start / end", rss_ends, "MB", growth_note)
     return 0 if met else 1
 
 

@@ -1,21 +1,21 @@
 """Relay fan-out: from a simulator trade to N browser sockets, beside a bare floor.
 
 The whole path is real: the simulator (this process) sends the frame over KIS's wire
-protocol to daphne (a child process serving ``kisweb.asgi.application`` in demo mode, so
+protocol to the web server (a child process serving ``kisweb.asgi.application`` in demo mode, so
 the hub runs in-process on the in-memory layer), whose hub parses it and ``group_send``s
 it to N consumers, which write it to N WebSockets held by a second child process (the
 clients). The floor is a bare ``websockets`` server in this process broadcasting the same
 number of messages at the same rate to the same client process. Latency is receive time
-minus the moment the trade was made (one machine, one clock). Also: the daphne RSS with
+minus the moment the trade was made (one machine, one clock). Also: the server RSS with
 500 sockets. Figures only; no target is asserted here.
 
 ``--soak SECONDS --symbols N`` (``make soak``: 300 s, 40 symbols) holds ``--sockets`` (500)
 browser sockets, each subscribed to N symbols' trades, while this process trades every one
 of the N symbols ``--rate`` times a second at the simulator, for SECONDS. It prints latency
 p50/p99, frames lost (a live symbol's trade a socket never got, counted by the clients),
-frames dropped (daphne's own ``kisweb_relay_drops`` counter, from its /metrics), how many
+frames dropped (the web server's own ``kisweb_relay_drops`` counter, from its /metrics), how many
 symbols went live and how many delayed (KIS allows 41 registrations per app key, and the
-execution notices hold 2 of them), and daphne's RSS every 30 s with its growth from the
+execution notices hold 2 of them), and the server's RSS every 30 s with its growth from the
 first minute to the last. Target: none lost, none dropped, RSS growth under 20%; it exits
 1 when missed.
 """
@@ -37,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from kisweb.serving import command  # noqa: E402
 
 RUNS = [(1, 50, 150), (100, 50, 150), (500, 10, 60)]  # (sockets, frames/s, frames)
 if os.environ.get("BENCH_FANOUT_RUNS"):  # e.g. "500:10:60,100:50:150" for one case while profiling
@@ -224,7 +226,7 @@ async def soak_clients_main(url: str, count: int, cookies: str, origin: str, cod
 
 
 def metrics_drops(origin: str) -> dict[str, float]:
-    """daphne's ``kisweb_relay_drops`` by reason, from its /metrics."""
+    """the web server's ``kisweb_relay_drops`` by reason, from its /metrics."""
     import httpx
 
     response = httpx.get(
@@ -239,7 +241,7 @@ def metrics_drops(origin: str) -> dict[str, float]:
     return drops
 
 
-def soak(sim, url: str, cookie: str, origin: str, daphne_pid: int, args) -> bool:
+def soak(sim, url: str, cookie: str, origin: str, server_pid: int, args) -> bool:
     from tests.figures import record
 
     codes = soak_symbols(args.symbols)
@@ -265,7 +267,7 @@ def soak(sim, url: str, cookie: str, origin: str, daphne_pid: int, args) -> bool
     drops_before = metrics_drops(origin)
     market = sim.market
     interval = 1.0 / (args.rate * len(codes))
-    rss: list[tuple[float, float]] = [(0.0, rss_mb(daphne_pid))]
+    rss: list[tuple[float, float]] = [(0.0, rss_mb(server_pid))]
     started = time.monotonic()
     n = 0
     while time.monotonic() - started < args.soak:
@@ -282,9 +284,9 @@ def soak(sim, url: str, cookie: str, origin: str, daphne_pid: int, args) -> bool
         child.stdin.flush()
         n += 1
         if time.monotonic() - started >= len(rss) * RSS_EVERY_S:
-            rss.append((time.monotonic() - started, rss_mb(daphne_pid)))
+            rss.append((time.monotonic() - started, rss_mb(server_pid)))
     elapsed = time.monotonic() - started
-    rss.append((elapsed, rss_mb(daphne_pid)))
+    rss.append((elapsed, rss_mb(server_pid)))
     out, _ = child.communicate("STOP\n", timeout=120)
     result = json.loads(out.strip().splitlines()[-1])
     drops_after = metrics_drops(origin)
@@ -301,8 +303,8 @@ def soak(sim, url: str, cookie: str, origin: str, daphne_pid: int, args) -> bool
     )
     if p50 is not None:
         print(f"  latency p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {result['max']:.1f} ms")
-    print(f"  lost {lost} of {result['expected']} (clients); dropped {dropped:.0f} (daphne)")
-    print("  daphne RSS (MB): " + ", ".join(f"{at:.0f} s {mb:.0f}" for at, mb in rss))
+    print(f"  lost {lost} of {result['expected']} (clients); dropped {dropped:.0f} (server)")
+    print("  server RSS (MB): " + ", ".join(f"{at:.0f} s {mb:.0f}" for at, mb in rss))
     print(
         f"  RSS first minute {statistics.mean(first):.0f} MB, last minute "
         f"{statistics.mean(last):.0f} MB: growth {growth * 100:+.1f}%"
@@ -326,10 +328,10 @@ def soak(sim, url: str, cookie: str, origin: str, daphne_pid: int, args) -> bool
     if p50 is not None:
         record("load", "soak fan-out: latency p50 / p99", f"{p50:.0f} / {p99:.0f}", "ms")
     record("load", "soak fan-out: frames lost", f"{lost} / {result['expected']}", "", "target 0")
-    record("load", "soak fan-out: frames dropped by daphne", round(dropped), "", "target 0")
+    record("load", "soak fan-out: frames dropped by the web server", round(dropped), "", "target 0")
     record(
         "load",
-        "soak fan-out: daphne RSS first / last minute",
+        "soak fan-out: server RSS first / last minute",
         f"{statistics.mean(first):.0f} / {statistics.mean(last):.0f}",
         "MB",
         f"growth {growth * 100:+.1f}% (target < 20%)",
@@ -529,17 +531,8 @@ def main() -> int:
         Symbol.objects.get_or_create(code=SYMBOL, market="KOSPI", defaults={"name": "삼성전자"})
 
         port = 18000 + os.getpid() % 1000
-        daphne = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "kisweb.asgi:application",
-            ],
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command("127.0.0.1", port),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -559,8 +552,8 @@ def main() -> int:
             url = f"ws://127.0.0.1:{port}/ws/market/"
             if args.soak is not None:
                 cookies = [cookie] + [member(f"bench{n}") for n in range(1, args.keys)]
-                return 0 if soak(sim, url, ",".join(cookies), origin, daphne.pid, args) else 1
-            print(f"relay fan-out, {SYMBOL} trades: simulator -> daphne hub -> N sockets")
+                return 0 if soak(sim, url, ",".join(cookies), origin, server.pid, args) else 1
+            print(f"relay fan-out, {SYMBOL} trades: simulator -> web server hub -> N sockets")
             for count, rate, frames in RUNS:
                 relay = relay_run(sim, url, cookie, origin, count, rate, frames)
                 floor = floor_run(count, rate, frames)
@@ -571,13 +564,13 @@ def main() -> int:
                 record("load", f"fan-out {count} sockets: bare floor", floor, "", what)
             child = start_clients(url, 500, cookie, origin, floor=False)
             time.sleep(1.0)
-            resident = rss_mb(daphne.pid)
-            print(f"daphne RSS with 500 sockets on 1 symbol: {resident:.1f} MB")
-            record("load", "fan-out: daphne RSS with 500 sockets", round(resident), "MB")
+            resident = rss_mb(server.pid)
+            print(f"server RSS with 500 sockets on 1 symbol: {resident:.1f} MB")
+            record("load", "fan-out: server RSS with 500 sockets", round(resident), "MB")
             stop_clients(child)
         finally:
-            daphne.terminate()
-            daphne.wait(10)
+            server.terminate()
+            server.wait(10)
     return 0
 
 

@@ -1,16 +1,16 @@
 """Hosted fan-out through Redis, beside the in-memory demo figure and a bare floor; then the
 KIS rules across four processes.
 
-Fan-out: two daphne processes with hosted settings (PostgreSQL, channels-redis,
+Fan-out: two web processes with hosted settings (PostgreSQL, channels-redis,
 ``KISWEB_RELAY_IN_PROCESS=0``) hold ``SOCKETS`` browser WebSockets between them (a client
 process connects them alternately, signed in, each watching one symbol's trades). This
 process publishes ``FRAMES`` trade frames at ``RATE``/s to the quote group through the
-channel layer, as the relay does (``relay.frame``: group, kind, text; each daphne process
+channel layer, as the relay does (``relay.frame``: group, kind, text; each web process
 is one member and fans the frame out to its own sockets, ``market/fanout.py``). It also
 drains the hub channel in the relay's place, so the consumers' subscribe messages go
 somewhere. Latency is receive time minus the moment before ``group_send`` (one machine, one
 clock); lost is frames a socket never got. In the same run: ``bench_fanout.py``'s demo
-figure (simulator -> in-process hub -> in-memory layer, one daphne) for the same sockets and
+figure (simulator -> in-process hub -> in-memory layer, one web process) for the same sockets and
 rate, and a bare ``websockets`` broadcast to the same number of sockets (the floor). The
 Redis path and the floor stay connected together and take turns (ROUNDS each), so a change
 in the machine's load reaches both. Target: the Redis p99 within 3x the floor's, nothing
@@ -42,8 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kisweb.serving import command  # noqa: E402
+
 SOCKETS = int(os.environ.get("BENCH_FANOUT_SOCKETS", "500"))
-DAPHNES = 2
+WEB_PROCESSES = 2
 RATE = 10
 FRAMES = int(os.environ.get("BENCH_FANOUT_FRAMES", "300"))
 ROUNDS = 3  # the Redis path and the floor take turns, FRAMES / ROUNDS frames at a time
@@ -201,7 +203,7 @@ def rss_mb(pid: int) -> float:
 
 def demo_figure() -> str:
     """bench_fanout.py's relay line for the same sockets, rate and frames (its own
-    processes: simulator, in-process hub, in-memory layer, one daphne)."""
+    processes: simulator, in-process hub, in-memory layer, one web process)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -223,7 +225,7 @@ def demo_figure() -> str:
 
 
 async def side_by_side(
-    urls: list[str], cookie: str, group: str, daphnes
+    urls: list[str], cookie: str, group: str, web_processes
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The Redis path and the floor, both connected all along and measured in turns
     (ROUNDS of each, alternating), so a change in the machine's load hits both alike."""
@@ -266,7 +268,7 @@ async def side_by_side(
             floor_clients = start_clients([floor_url], SOCKETS, "x=1", floor=True)
             children.append(floor_clients)
             await warm_up_until_ready(floor_clients, via_floor)
-            rss = ", ".join(f"{rss_mb(d.pid):.0f}" for d in daphnes)
+            rss = ", ".join(f"{rss_mb(d.pid):.0f}" for d in web_processes)
             per_round = FRAMES // ROUNDS
             for n in range(ROUNDS):
                 ks = range(n * per_round, (n + 1) * per_round)
@@ -279,7 +281,7 @@ async def side_by_side(
             if child.poll() is None:
                 child.kill()
         drain.cancel()
-    print(f"daphne RSS with {SOCKETS // len(daphnes)} sockets each (MB): {rss}")
+    print(f"server RSS with {SOCKETS // len(web_processes)} sockets each (MB): {rss}")
     return (
         latency_figures(sent["redis"], redis_received, SOCKETS),
         latency_figures(sent["floor"], floor_received, SOCKETS),
@@ -361,18 +363,9 @@ def fresh_database() -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
-def start_daphne(port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_web(port: int, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "kisweb.asgi:application",
-        ],
+        command("127.0.0.1", port),
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,  # its warnings and errors go to stderr, as the bench's
@@ -390,7 +383,7 @@ def wait_healthy(port: int) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"daphne on {port} did not answer /healthz")
+    raise RuntimeError(f"the web server on {port} did not answer /healthz")
 
 
 def main() -> int:
@@ -438,27 +431,27 @@ def main() -> int:
         cookie = f"sessionid={client.cookies['sessionid'].value}"
 
         env = {**os.environ, "KISWEB_KIS_PAPER_REST_URL": sim.paper_url}
-        ports = [18500 + os.getpid() % 400 + i for i in range(DAPHNES)]
-        daphnes = [start_daphne(port, env) for port in ports]
+        ports = [18500 + os.getpid() % 400 + i for i in range(WEB_PROCESSES)]
+        web_processes = [start_web(port, env) for port in ports]
         try:
             for port in ports:
                 wait_healthy(port)
             urls = [f"ws://127.0.0.1:{port}/ws/market/" for port in ports]
             group = quote_group(paper.app_key, "trade", SYMBOL)
-            redis, floor = asyncio.run(side_by_side(urls, cookie, group, daphnes))
+            redis, floor = asyncio.run(side_by_side(urls, cookie, group, web_processes))
         finally:
-            for daphne in daphnes:
-                daphne.terminate()
-                daphne.wait(20)
-        print(f"{'demo (in-memory, 1 daphne)':28s} {demo}")
-        print(line_for(f"redis ({DAPHNES} daphne)", redis))
+            for server in web_processes:
+                server.terminate()
+                server.wait(20)
+        print(f"{'demo (in-memory, 1 web process)':28s} {demo}")
+        print(line_for(f"redis ({WEB_PROCESSES} web)", redis))
         print(line_for("floor (bare websockets)", floor))
         fanout_ok = redis["lost"] == 0 and redis["p99"] <= P99_TARGET_X_FLOOR * floor["p99"]
         from tests.figures import record
 
         what = f"{SOCKETS} sockets, {RATE} frames/s, {FRAMES} frames"
-        record("load", "hosted fan-out: demo (in-memory, 1 daphne)", demo, "", what)
-        for name, figures in ((f"redis ({DAPHNES} daphne)", redis), ("bare floor", floor)):
+        record("load", "hosted fan-out: demo (in-memory, 1 web process)", demo, "", what)
+        for name, figures in ((f"redis ({WEB_PROCESSES} web)", redis), ("bare floor", floor)):
             record(
                 "load",
                 f"hosted fan-out: {name} p50 / p99",

@@ -6,7 +6,7 @@ page to the first streamed price drawn on screen, p50 over 20 loads, two ways:
 
 "On screen" is the first animation frame after the page's first ``kis:trade`` for the
 symbol (live-prices.js writes the price cell in that event's handlers). Everything is local:
-daphne serving ``kisweb.asgi`` in a forked process, the simulator on a thread, headless
+the web server serving ``kisweb.asgi`` in a forked process, the simulator on a thread, headless
 Chromium. Needs the relay (``market.consumers``, ``/ws/market/``); without it that part
 says so and is skipped.
 
@@ -175,7 +175,7 @@ def main() -> int:
         return 0
     from playwright.sync_api import sync_playwright
 
-    from tests.helpers import LiveDaphne
+    from tests.helpers import LiveServer
 
     warm_code, cold_codes = codes[0], codes[1 : 1 + LOADS]
     if len(cold_codes) < LOADS:
@@ -186,7 +186,7 @@ def main() -> int:
             "paper": {"rest": runner.paper_url, "ws": runner.paper_ws_url},
         }
         username = member(runner)
-        with LiveDaphne() as server, sync_playwright() as playwright:
+        with LiveServer() as server, sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = chromium.new_context(base_url=server.url, locale="ko-KR")
             context.add_init_script(FIRST_TRADE)

@@ -17,7 +17,7 @@ websocket_urlpatterns: list[URLPattern] = [*market_routes]
 
 
 class UnknownPathDenier(WebsocketDenier):
-    """Closes the handshake before accepting it, which daphne answers with 403."""
+    """Closes the handshake before accepting it, which the server answers with 403."""
 
     async def connect(self) -> None:
         log.warning("WebSocket refused: no route for %r", self.scope["path"])

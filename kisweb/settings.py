@@ -31,7 +31,6 @@ ALLOWED_HOSTS = config.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = config.env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -176,7 +175,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# How many proxies in front of daphne append to X-Forwarded-For (see kisweb/clientip.py).
+# How many proxies in front of the web server append to X-Forwarded-For (see kisweb/clientip.py).
 KISWEB_TRUSTED_PROXIES = config.env_int(
     "KISWEB_TRUSTED_PROXIES", 1 if HOSTED and config.env_bool("KISWEB_BEHIND_PROXY", True) else 0
 )
@@ -307,7 +306,7 @@ KISWEB_RECONCILE_EVERY_S = config.env_int("KISWEB_RECONCILE_EVERY_S", 30)
 KISWEB_TOKEN_RENEW_EVERY_S = config.env_int("KISWEB_TOKEN_RENEW_EVERY_S", 300)
 # Tokens are renewed this many minutes before they expire (KIS: 24 h, one issue a minute).
 KISWEB_TOKEN_RENEW_AHEAD_MIN = config.env_int("KISWEB_TOKEN_RENEW_AHEAD_MIN", 120)
-# Probes and the scraper talk to each daphne port directly, over plain HTTP on loopback.
+# Probes and the scraper talk to each web process's port directly, over plain HTTP on loopback.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # /metrics: staff signed in, or a scraper with `Authorization: Bearer <this>`.
 KISWEB_METRICS_TOKEN = config.env_str("KISWEB_METRICS_TOKEN")

@@ -36,7 +36,7 @@ def health(request: HttpRequest) -> JsonResponse:
 # Error pages, in place of Django's own handlers. Those are wrapped in
 # ``requires_csrf_token``, which runs the CSRF check and so parses the form body again: a
 # body that cannot be parsed (a charset other than UTF-8, too many fields) raised again in
-# the 400 handler, then in the 500 handler, and daphne sent its bare 500. These render the
+# the 400 handler, then in the 500 handler, and the server sent its bare 500. These render the
 # same templates and never touch the body. 400 and 500 render without the request, as
 # Django's do: nothing there may depend on the session or the database.
 

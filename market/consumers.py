@@ -324,7 +324,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     @staticmethod
     async def _layer_call(call: Awaitable[None]) -> bool:
         """A channel-layer call on the browser's path: its error never closes the socket
-        (daphne answered it with "Exception inside application" and code 1011)."""
+        (the server would log an application error and close it with code 1011)."""
         try:
             await call
         except Exception as error:

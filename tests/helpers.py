@@ -5,9 +5,10 @@ use a conftest's fixtures), never from one another.
 - `Clock`, a clock the test moves; `max_in_any_window`, the rate a limiter let through;
 - child processes started the way a person starts our commands: `free_port`, `wait_for_line`;
 - `PrivateRedis`, `PrivatePostgres`: services of a test's own, to stop and restart;
-- `LiveDaphne`: a real daphne serving the real ``kisweb.asgi.application`` in a forked process.
-  Forking (not spawning) means the child starts with the parent's configured settings: the
-  test database name, the simulator's endpoints, anything a fixture changed before the fork;
+- `LiveServer`: the web server as production runs it (`kisweb.serving`) serving the real
+  ``kisweb.asgi.application`` in a forked process. Forking (not spawning) means the child
+  starts with the parent's configured settings: the test database name, the simulator's
+  endpoints, anything a fixture changed before the fork;
 - `credential_form`: the credential form as a person fills it in; `ticket_form` and
   `post_ticket`: the order ticket likewise.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import re
 import shutil
@@ -105,46 +107,75 @@ def wait_for_line(process: subprocess.Popen[str], pattern: str, deadline_s: floa
 # ---------------------------------------------------------------- a live server
 
 
-def _application():
-    from kisweb.asgi import application
+def _kisweb_application():
+    from kisweb.serving import web_application
 
-    return application
+    return web_application()
 
 
-class LiveDaphne:
-    """``with LiveDaphne() as server: server.url`` — daphne on a free loopback port.
+class LiveServer:
+    """``with LiveServer() as server: server.url`` — the web server on a free loopback port.
 
     ``db_blocker`` is pytest-django's ``django_db_blocker``: the fork inherits its block on
-    database access, which the server process lifts for itself.
+    database access, which the server process lifts for itself. ``application`` builds the
+    ASGI app in the server process (kisweb's own by default).
     """
 
     host = "127.0.0.1"
     startup_timeout_s = 30
 
-    def __init__(self, db_blocker=None):
+    def __init__(self, db_blocker=None, application=_kisweb_application):
         self.db_blocker = db_blocker
+        self.application = application
 
-    def _in_server_process(self) -> None:
+    def _serve(self, listening: socket.socket) -> None:
+        import uvicorn
+
+        from kisweb.serving import config
+
         # The parent closed its connections before the fork, so none is inherited open.
         if self.db_blocker is not None:
             self.db_blocker.unblock()
+        uvicorn.Server(config(self.application())).run(sockets=[listening])
 
-    def __enter__(self) -> LiveDaphne:
-        from daphne.testing import DaphneProcess
-
+    def __enter__(self) -> LiveServer:
         connections.close_all()
-        self.process = DaphneProcess(self.host, _application, setup=self._in_server_process)
+        # Bound and listening before the fork: the port is known at once, and connections
+        # made before the child serves wait in the backlog instead of being refused.
+        listening = socket.socket()
+        listening.bind((self.host, 0))
+        listening.listen(128)
+        self.port = listening.getsockname()[1]
+        self.process = multiprocessing.get_context("fork").Process(
+            target=self._serve, args=(listening,), daemon=True
+        )
         self.process.start()
-        if not self.process.ready.wait(self.startup_timeout_s):
-            self.process.terminate()
-            detail = "" if self.process.errors.empty() else self.process.errors.get()[1]
-            raise RuntimeError(f"daphne did not start:\n{detail}")
-        self.url = f"http://{self.host}:{self.process.port.value}"
+        listening.close()
+        self.url = f"http://{self.host}:{self.port}"
+        deadline = time.monotonic() + self.startup_timeout_s
+        while not self._answers():
+            if not self.process.is_alive() or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"the web server on {self.url} did not start")
+            time.sleep(0.05)
         return self
+
+    def _answers(self) -> bool:
+        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((self.host, self.port), 1) as sock,
+        ):
+            sock.sendall(request)
+            return sock.recv(64).startswith(b"HTTP/1.1 ")
+        return False
 
     def __exit__(self, *exc_info) -> None:
         self.process.terminate()
-        self.process.join(timeout=10)
+        self.process.join(timeout=15)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
 
 
 # ---------------------------------------------------------------- forms

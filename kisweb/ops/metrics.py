@@ -1,9 +1,9 @@
 """Prometheus metrics, one definition for every process kind.
 
-Per process by default: each daphne process, the relay and the worker count their own, and
+Per process by default: each web process, the relay and the worker count their own, and
 `/metrics` on a process shows that process. With ``PROMETHEUS_MULTIPROC_DIR`` set (an empty
 directory per host, cleared at boot) prometheus_client writes the counts to shared files and
-`/metrics` on any daphne process of that host sums every process (README, "Hosting").
+`/metrics` on any web process of that host sums every process (README, "Hosting").
 
 The relay increments the ``RELAY_*`` metrics defined here; the KIS client reports through
 ``kisweb.kis.hooks``, which stays free of Django and of this library.

@@ -1,7 +1,7 @@
 """Heartbeats: one timestamp per (process kind, instance), written by the running process.
 
 In the database so that demo (SQLite) and hosted (PostgreSQL) read them the same way and
-every daphne process answers `/readyz` alike. The same table keeps the scheduler's last
+every web process answers `/readyz` alike. The same table keeps the scheduler's last
 enqueue per periodic task (name ``schedule``), so several workers enqueue it once.
 """
 

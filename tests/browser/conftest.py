@@ -1,7 +1,7 @@
-"""The browser harness: the real ASGI app under daphne, the simulator behind it, Chromium.
+"""The browser harness: the real ASGI app under the web server, the simulator behind it, Chromium.
 
 - ``simulator`` (tests/conftest.py): a ``SimulatorThread`` in this process, on loopback.
-- ``live_daphne``: ``kisweb.asgi.application`` under daphne in a forked process (session).
+- ``live_site``: ``kisweb.asgi.application`` under the web server in a forked process (session).
   It shares the test database through a SQLite *file* (set below; in-memory databases
   can't be shared between processes) and reaches KIS at the simulator, because
   ``KISWEB_KIS_ENDPOINTS`` is overridden before the fork.
@@ -9,7 +9,7 @@
   whose console is watched: any error or CSP violation fails the test, and a failing test
   leaves a screenshot in ``test-artifacts/``.
 
-Tests use ``@pytest.mark.django_db(transaction=True)`` so daphne sees the rows they write.
+Tests use ``@pytest.mark.django_db(transaction=True)`` so the web server sees the rows they write.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from django.db import connections
 from django.test.utils import override_settings
 from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
 
-from tests.helpers import LiveDaphne
+from tests.helpers import LiveServer
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -47,7 +47,7 @@ PASSWORD = "browser-pass-1"
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """SQLite test databases are in memory by default; daphne's process needs a file."""
+    """SQLite test databases are in memory by default; the web server's process needs a file."""
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("browser-db") / "kisweb-test.sqlite3"
@@ -55,10 +55,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(scope="session")
-def live_daphne(django_db_setup, django_db_blocker, simulator) -> Iterator[LiveDaphne]:
+def live_site(django_db_setup, django_db_blocker, simulator) -> Iterator[LiveServer]:
     if connections["default"].vendor == "sqlite" and connections["default"].is_in_memory_db():
         pytest.fail(
-            "the browser tests need a file database shared with daphne: run them in their "
+            "the browser tests need a file database shared with web: run them in their "
             "own pass (pytest -m browser), as `make test` does"
         )
     endpoints = {
@@ -69,15 +69,15 @@ def live_daphne(django_db_setup, django_db_blocker, simulator) -> Iterator[LiveD
     fast_hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         override_settings(KISWEB_KIS_ENDPOINTS=endpoints, PASSWORD_HASHERS=fast_hashers),
-        LiveDaphne(django_db_blocker) as server,
+        LiveServer(django_db_blocker) as server,
     ):
         yield server
 
 
 @pytest.fixture(scope="session")
-def browser(live_daphne):
+def browser(live_site):
     # Playwright's sync API leaves its event loop marked as running in this thread, and
-    # Django would then refuse ORM calls from these (synchronous) tests. daphne was forked
+    # Django would then refuse ORM calls from these (synchronous) tests. The web server was forked
     # before this point, so the server keeps Django's guard.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -126,9 +126,9 @@ def console_watch() -> ConsoleWatch:
 
 
 @pytest.fixture
-def page(request, browser, live_daphne, console_watch) -> Iterator[Page]:
+def page(request, browser, live_site, console_watch) -> Iterator[Page]:
     # ko-KR, as a Korean visitor's browser would send; the site is Korean first anyway.
-    context = browser.new_context(base_url=live_daphne.url, locale="ko-KR")
+    context = browser.new_context(base_url=live_site.url, locale="ko-KR")
     context.set_default_timeout(10_000)
     page = context.new_page()
     console_watch.attach(page)

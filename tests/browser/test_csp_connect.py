@@ -32,12 +32,12 @@ OPEN_SOCKET = """async (url) => {
 }"""
 
 
-def test_a_websocket_to_the_sites_own_origin_is_allowed(page, live_daphne, console_watch):
+def test_a_websocket_to_the_sites_own_origin_is_allowed(page, live_site, console_watch):
     # No consumer serves this path, so the server refuses the handshake (403): the point
     # is that the browser sent it at all.
     console_watch.expect("WebSocket connection to")
     page.goto("/accounts/login/")
-    url = live_daphne.url.replace("http://", "ws://") + "/ws/nowhere/"
+    url = live_site.url.replace("http://", "ws://") + "/ws/nowhere/"
     result = page.evaluate(OPEN_SOCKET, url)
     assert result == {"outcome": "closed", "violations": []}
 

@@ -33,7 +33,7 @@ def test_sign_in_shows_the_member_and_the_navigation(signed_in_page, make_member
     expect(page.locator("#health-strip")).to_be_attached()
 
 
-def test_static_files_load_under_daphne(page):
+def test_static_files_load_under_the_web_server(page):
     page.goto("/accounts/login/")
     css = page.request.get("/static/css/kisweb.css")
     assert css.status == 200
@@ -70,11 +70,9 @@ def test_the_console_watch_catches_csp_violations(page, console_watch):
     assert any("Content Security Policy" in problem for problem in problems), problems
 
 
-def test_pages_work_without_javascript(browser, live_daphne, make_member):
+def test_pages_work_without_javascript(browser, live_site, make_member):
     make_member("frank")
-    context = browser.new_context(
-        base_url=live_daphne.url, locale="ko-KR", java_script_enabled=False
-    )
+    context = browser.new_context(base_url=live_site.url, locale="ko-KR", java_script_enabled=False)
     try:
         page = context.new_page()
         page.goto("/accounts/login/")

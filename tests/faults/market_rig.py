@@ -1,10 +1,10 @@
 """The fault tests' rig for the market side: real processes, real sockets, counted at the
 simulator.
 
-- ``DemoSite``: kisweb as ``make demo`` runs it (daphne with the hub in its process, on
+- ``DemoSite``: kisweb as ``make demo`` runs it (the web server with the hub in its process, on
   SQLite in a directory of its own), set up by ``manage.py`` subprocesses, so the fast
   pass needs no database shared with pytest's;
-- ``HostedLayout``: daphne, ``runrelay`` and ``taskworker`` processes on pytest-django's
+- ``HostedLayout``: web, ``runrelay`` and ``taskworker`` processes on pytest-django's
   PostgreSQL test database and the hosted pass's Redis, started, killed and restarted;
 - ``BrowserSocket``: a tab's ``/ws/market/`` socket as ``static/js/stream.js`` opens it
   (session cookie, same-origin ``Origin``), subscribing once; it records every message and
@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 import websockets
 
+from kisweb.serving import module_args
 from tests.helpers import ROOT, free_port
 
 START_S = 90  # generous: Django processes start on two cores shared with other checkouts
@@ -98,11 +99,10 @@ class Children:
         self.started.append((process, log))
         return process
 
-    def daphne(self, name: str) -> int:
+    def web(self, name: str) -> int:
+        """A web process as hosted mode runs it, on a free port; returns the port."""
         port = free_port()
-        self.start(
-            name, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kisweb.asgi:application"
-        )
+        self.start(name, *module_args("127.0.0.1", port))
         return port
 
     def stop_all(self) -> None:
@@ -136,7 +136,7 @@ def wait_for_http(port: int, path: str = "/healthz", deadline_s: float = START_S
 
 
 class DemoSite:
-    """``with DemoSite(sim, account) as site``: one daphne in demo mode, the hub in it,
+    """``with DemoSite(sim, account) as site``: one web process in demo mode, the hub in it,
     signed in as a user whose credential is ``account``'s; ``site.cookie`` is the session."""
 
     def __init__(self, sim, account) -> None:
@@ -173,7 +173,7 @@ class DemoSite:
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
         self.cookie = json.loads(done.stdout.strip().splitlines()[-1])["session"]
-        self.port = self.children.daphne("daphne")
+        self.port = self.children.web("web")
         try:
             wait_for_http(self.port)
         except AssertionError:
@@ -183,7 +183,7 @@ class DemoSite:
 
     def __exit__(self, exc_type: object = None, *exc_info: object) -> None:
         self.children.stop_all()
-        if exc_type is None:  # a failed run keeps daphne's log for whoever reads the failure
+        if exc_type is None:  # a failed run keeps the logs for whoever reads it
             shutil.rmtree(self.root, ignore_errors=True)
 
     def page(self, path: str = "/") -> str:

@@ -1,5 +1,5 @@
 """The relay and the task worker killed and restarted, as a process manager restarts them:
-the hosted layout for real (daphne, ``runrelay``, ``taskworker`` on PostgreSQL and Redis)
+the hosted layout for real (web, ``runrelay``, ``taskworker`` on PostgreSQL and Redis)
 against a ticking simulator, with browser sockets watching three symbols.
 
 The relay is stopped twice with no standby running, once with SIGTERM and once with
@@ -109,7 +109,7 @@ async def test_the_relay_and_the_worker_restarted_resume_with_one_session_per_ap
     restarts: list[tuple[str, float]] = []
     try:
         with SessionWatch(sim, app_key) as watch:
-            port = children.daphne("daphne")
+            port = children.web("web")
             worker = children.start("worker-1", "manage.py", "taskworker", "--worker-id", "one")
             relay = children.start("relay-1", "manage.py", "runrelay")
             await asyncio.to_thread(wait_for_http, port)

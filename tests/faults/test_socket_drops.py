@@ -1,4 +1,4 @@
-"""The upstream socket dropped again and again while browser sockets watch: the real daphne
+"""The upstream socket dropped again and again while browser sockets watch: the real web server
 (demo layout, the hub in its process) against the simulator, ``Faults.drop_sockets`` every
 few seconds, browser sockets opened as ``static/js/stream.js`` opens them.
 

@@ -1,4 +1,4 @@
-"""`manage.py demo` as a new user runs it: simulator + task worker + daphne, a page, and
+"""`manage.py demo` as a new user runs it: simulator + task worker + the web server, a page, and
 Ctrl-C stops them all."""
 
 import os

@@ -3,7 +3,8 @@ WebSocket handshake to a path no consumer serves, and a form body Django cannot 
 Each must get a clean refusal (a 4xx) and leave nothing in the log above a warning.
 
 They go to the real ``kisweb.asgi.application``: in this process, where the log can be
-read, and under a real daphne, whose bare 500 page is what an outside tester saw.
+read, and under the real web server, where the bare 500 page of the server before
+(daphne) is what an outside tester saw.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import re
 import secrets
 import string
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from asgiref.typing import ASGIApplication
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.conf import settings
 
+from kisweb.serving import command
 from tests.helpers import ROOT, free_port, port_is_closed
 
 HOST = "localhost"
@@ -63,7 +64,7 @@ FORM_TARGETS = {"/accounts/login/": 400, "/i18n/setlang/": 400, "/no-such-page/"
 @pytest.fixture
 def application() -> ASGIApplication:
     # Imported here, not at collection: importing kisweb.asgi builds the middleware chain
-    # from the settings of that moment, and other tests fork daphne with settings of theirs.
+    # from the settings of that moment, and other tests fork the web server with settings of theirs.
     from kisweb.asgi import application
 
     return application
@@ -152,11 +153,11 @@ async def test_a_form_body_that_cannot_be_decoded_is_a_quiet_400(
         assert _loud_records(server_log) == []
 
 
-# ---------------------------------------------------------------- under daphne
+# ---------------------------------------------------------------- under the web server
 
 
 @dataclass
-class Daphne:
+class WebServer:
     url: str
     log: Path
     log_start: int = 0
@@ -170,17 +171,16 @@ class Daphne:
 
 
 @pytest.fixture(scope="module")
-def daphne_server(tmp_path_factory) -> Iterator[Daphne]:
-    """``daphne kisweb.asgi:application`` as ``make demo`` runs it, in a process of its own
+def web_server(tmp_path_factory) -> Iterator[WebServer]:
+    """``python -m kisweb.serving`` as ``make demo`` runs it, in a process of its own
     (started, not forked: this test process has thread pools a fork would not carry)."""
-    workdir = tmp_path_factory.mktemp("daphne")
+    workdir = tmp_path_factory.mktemp("web")
     port = free_port()
     log = workdir / "server.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     env = {**os.environ, "KISWEB_MODE": "demo", "KISWEB_VAR_DIR": str(workdir / "var")}
     with log.open("w") as output:
         server = subprocess.Popen(
-            [*command, "kisweb.asgi:application"],
+            command("127.0.0.1", port),
             cwd=ROOT,
             env=env,
             stdout=output,
@@ -190,25 +190,25 @@ def daphne_server(tmp_path_factory) -> Iterator[Daphne]:
         deadline = time.monotonic() + 30
         while port_is_closed(port):
             assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "daphne did not listen within 30 s"
+            assert time.monotonic() < deadline, "the web server did not listen within 30 s"
             time.sleep(0.05)
-        yield Daphne(url=f"http://127.0.0.1:{port}", log=log)
+        yield WebServer(url=f"http://127.0.0.1:{port}", log=log)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
 @pytest.fixture
-def daphne(daphne_server) -> Daphne:
-    daphne_server.log_start = daphne_server.log.stat().st_size
-    return daphne_server
+def web(web_server) -> WebServer:
+    web_server.log_start = web_server.log.stat().st_size
+    return web_server
 
 
 @pytest.mark.parametrize("body_kind", sorted(FORM_POSTS))
-def test_daphne_answers_an_undecodable_form_with_400(daphne, body_kind):
+def test_the_web_server_answers_an_undecodable_form_with_400(web, body_kind):
     content_type, body = FORM_POSTS[body_kind]
     response = httpx.post(
-        f"{daphne.url}/accounts/login/",
+        f"{web.url}/accounts/login/",
         content=body,
         headers={"content-type": content_type},
         cookies={settings.CSRF_COOKIE_NAME: _csrf_cookie()},
@@ -217,19 +217,19 @@ def test_daphne_answers_an_undecodable_form_with_400(daphne, body_kind):
     assert response.status_code == 400
     assert '<span class="error-code">400</span>' in response.text
     if body_kind != "too many fields":
-        assert daphne.log_problems() == []
+        assert web.log_problems() == []
 
 
 @pytest.mark.parametrize("path", UNKNOWN_WEBSOCKET_PATHS)
-def test_daphne_refuses_a_websocket_to_an_unknown_path_with_403(daphne, path):
+def test_the_web_server_refuses_a_websocket_to_an_unknown_path_with_403(web, path):
     # A handshake as a browser on the site's own page sends it (RFC 6455 §4.1).
     handshake = {
         "upgrade": "websocket",
         "connection": "Upgrade",
         "sec-websocket-key": base64.b64encode(secrets.token_bytes(16)).decode(),
         "sec-websocket-version": "13",
-        "origin": daphne.url,
+        "origin": web.url,
     }
-    response = httpx.get(f"{daphne.url}{path}", headers=handshake, timeout=10)
+    response = httpx.get(f"{web.url}{path}", headers=handshake, timeout=10)
     assert response.status_code == 403
-    assert daphne.log_problems() == []
+    assert web.log_problems() == []

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.templatetags.static import static
 from django.test import Client
 
-from tests.helpers import LiveDaphne
+from tests.helpers import LiveServer
 
 pytestmark = pytest.mark.hosted
 
@@ -53,9 +53,9 @@ def test_pages_link_the_hashed_files_and_whitenoise_serves_them(collected):
     assert b"".join(response.streaming_content).startswith(b"/* kisweb")
 
 
-def test_daphne_serves_the_collected_files(collected):
+def test_the_web_server_serves_the_collected_files(collected):
     css_url = static("css/kisweb.css")
-    with LiveDaphne() as server:
+    with LiveServer() as server:
         response = httpx.get(server.url + css_url, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-type"] == 'text/css; charset="utf-8"'

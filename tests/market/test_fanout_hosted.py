@@ -1,5 +1,5 @@
 """The process fan-out on the Redis channel layer: frames reach it while the process's
-sockets wait on their own channels, as they always do in daphne."""
+sockets wait on their own channels, as they always do in the web server."""
 
 from __future__ import annotations
 

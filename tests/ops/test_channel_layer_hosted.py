@@ -14,7 +14,7 @@ pytestmark = pytest.mark.hosted
 async def test_a_receive_outlasts_the_redis_blocking_pop():
     """channels-redis pops with a 5 s timeout and loops; were the Redis client's read
     timeout no longer than that (redis-py 8's default is 5 s), the receive would raise
-    TimeoutError after 5 quiet seconds and daphne would close the socket."""
+    TimeoutError after 5 quiet seconds and the web server would close the socket."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
 
@@ -32,7 +32,7 @@ async def test_a_receive_outlasts_the_redis_blocking_pop():
 
 async def test_a_burst_of_sockets_joining_at_once_is_not_refused():
     """300 sockets connecting (or leaving) at once each make a layer call: redis-py 8
-    pools refuse a call beyond 100 open connections at once instead of waiting, so daphne
+    pools refuse a call beyond 100 open connections at once instead of waiting, so the web server
     closed those sockets, and left their groups half joined."""
     layer = get_channel_layer()
     channels = [await layer.new_channel() for _ in range(300)]

@@ -1,7 +1,7 @@
 """Outages under load, with real processes on a PostgreSQL and a Redis of the test's own (the
-machine's are shared with other checkouts and never stopped): two daphne processes, the
+machine's are shared with other checkouts and never stopped): two web processes, the
 relay and the simulator; clients post orders over HTTP through the ticket view while Redis
-restarts, a daphne process is SIGKILLed and replaced, or PostgreSQL is away for 10 s, and
+restarts, a web process is SIGKILLed and replaced, or PostgreSQL is away for 10 s, and
 market sockets reconnect as ``static/js/stream.js`` does.
 
 Counted at the simulator: every order a client was answered for is in the journal once,
@@ -33,6 +33,7 @@ import pytest
 import websockets
 
 from kisweb.kissim import make_account
+from kisweb.serving import module_args
 from tests.helpers import (
     ROOT,
     PrivatePostgres,
@@ -164,9 +165,9 @@ class Deployment:
         return done.stdout
 
     def start_web(self, port: int) -> Child:
-        args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kisweb.asgi:application"]
+        args = module_args("127.0.0.1", port)
         child = self.web[port] = Child(f"web-{port}", args, self.env, self.logs)
-        _wait(lambda: _answers(port) or child.process.poll() is not None, f"daphne on {port}")
+        _wait(lambda: _answers(port) or child.process.poll() is not None, f"web on {port}")
         assert child.process.poll() is None, child.output()[-3000:]
         return child
 
@@ -250,7 +251,7 @@ def ticker(simulator):
 
 
 class OrderLoad:
-    """``CLIENTS`` people posting buy orders through the ticket view, each on its own daphne
+    """``CLIENTS`` people posting buy orders through the ticket view, each on its own web process
     (as a proxy spreads them). A post with no answer (connection refused, reset) or an
     error page is sent again with the same form, idempotency key included, as a person
     pressing the button again does; on a dead connection, to the other process."""
@@ -434,7 +435,9 @@ def _check_journal(deployment: Deployment, load: OrderLoad, sim) -> dict:
     }
 
 
-def test_redis_restart_and_a_killed_daphne_lose_and_double_no_order(deployment, simulator, ticker):
+def test_redis_restart_and_a_killed_web_process_lose_or_double_no_order(
+    deployment, simulator, ticker
+):
     sim = simulator.sim
     figures: dict[str, float] = {}
     with watching(deployment) as watchers, OrderLoad(deployment) as load:
@@ -461,13 +464,13 @@ def test_redis_restart_and_a_killed_daphne_lose_and_double_no_order(deployment, 
             lambda: watchers[1].frame_after(serving), "frames on the replaced process", 120
         )
         orders_back = _wait(lambda: load.answered_after(serving), "orders after the kill", 120)
-        figures["daphne: replacement answering after (s)"] = serving - killed
-        figures["daphne: its socket reconnected with frames after (s)"] = frames_back - killed
-        figures["daphne: orders on it again after (s)"] = orders_back - killed
+        figures["web: replacement answering after (s)"] = serving - killed
+        figures["web: its socket reconnected with frames after (s)"] = frames_back - killed
+        figures["web: orders on it again after (s)"] = orders_back - killed
         assert watchers[1].connects > connects_before
     counts = _check_journal(deployment, load, sim)
     del counts["keys"]
-    print(f"\nredis restart + daphne kill: {counts}, posts {dict(load.outcomes)}")
+    print(f"\nredis restart + the web server kill: {counts}, posts {dict(load.outcomes)}")
     print(f"  sockets: {[(w.connects, Counter(w.closes)) for w in watchers]}")
     for name, seconds in figures.items():
         print(f"  {name}: {seconds:.2f}")

@@ -1,5 +1,5 @@
-"""The hosted process layout for real: the simulator, two daphne processes, a task worker
-and `runrelay` processes on PostgreSQL and Redis. Sockets on both daphne processes watching
+"""The hosted process layout for real: the simulator, two web processes, a task worker
+and `runrelay` processes on PostgreSQL and Redis. Sockets on both web processes watching
 one symbol get the same frames from one upstream registration (counted at the simulator).
 The active relay is killed with SIGKILL twice, each time with a standby already running:
 data resumes on both processes, the simulator's one-session-per-app-key rule never refused
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from kisweb.serving import module_args
 from market.lease import PREFIX
 from market.symbols import load_bundled
 from tests.helpers import ROOT, free_port, wait_until
@@ -87,11 +88,10 @@ class Processes:
         self.started.append((process, log))
         return process, log
 
-    def daphne(self, name: str) -> int:
+    def web(self, name: str) -> int:
+        """A web process as hosted mode runs it, on a free port; returns the port."""
         port = free_port()
-        self.start(
-            name, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kisweb.asgi:application"
-        )
+        self.start(name, *module_args("127.0.0.1", port))
         return port
 
     def relay(self, name: str) -> tuple[subprocess.Popen[bytes], Path]:
@@ -137,7 +137,7 @@ async def _ready(port: int) -> None:
                 if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
                     return
             await asyncio.sleep(0.2)
-    raise AssertionError(f"daphne on {port} never answered /healthz")
+    raise AssertionError(f"the web server on {port} never answered /healthz")
 
 
 async def _readyz_ok(port: int) -> None:
@@ -155,7 +155,7 @@ async def _readyz_ok(port: int) -> None:
 
 
 class Watcher:
-    """One browser socket on one daphne process, watching SYMBOL's trades."""
+    """One browser socket on one web process, watching SYMBOL's trades."""
 
     def __init__(self, port: int, cookie: str) -> None:
         self.port, self.cookie = port, cookie
@@ -187,7 +187,7 @@ def _same_run(first: list[str], second: list[str]) -> list[str]:
     offset = first.index(second[start])
     a = first[offset : offset + FRAMES_TO_COMPARE]
     b = second[start : start + FRAMES_TO_COMPARE]
-    assert a == b, "the two daphne processes' sockets got different frames"
+    assert a == b, "the two web processes' sockets got different frames"
     return a
 
 
@@ -198,7 +198,7 @@ async def _both_get_frames_after(watchers: list[Watcher], moment: float) -> list
     def enough() -> bool:
         return all(len(w.since(moment)) >= needed for w in watchers)
 
-    await wait_until(enough, "frames on both daphne processes", WAIT_S)
+    await wait_until(enough, "frames on both web processes", WAIT_S)
     return _same_run(watchers[0].since(moment), watchers[1].since(moment))
 
 
@@ -237,7 +237,7 @@ async def _kill_and_wait_for_frames(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_two_daphnes_one_relay_and_its_standbys_take_over_after_sigkill(
+async def test_two_web_processes_one_relay_and_its_standbys_take_over_after_sigkill(
     sim, credential, session_cookie, tmp_path
 ):
     assert settings.REDIS_URL, "hosted tests run with REDIS_URL (make test)"
@@ -248,7 +248,7 @@ async def test_two_daphnes_one_relay_and_its_standbys_take_over_after_sigkill(
     tasks: list[asyncio.Task[None]] = []
     failovers: list[tuple[float, float]] = []
     try:
-        ports = [processes.daphne("daphne-1"), processes.daphne("daphne-2")]
+        ports = [processes.web("web-1"), processes.web("web-2")]
         worker, _worker_log = processes.start("worker", "manage.py", "taskworker")
         first, first_log = processes.relay("relay-1")
         first_id = await _holder(first_log, first)

@@ -1,4 +1,4 @@
-"""`manage.py demo`: the simulator and daphne side by side, until Ctrl-C.
+"""`manage.py demo`: the simulator, the task worker and the web server side by side, until Ctrl-C.
 
 The Makefile's `make demo` runs migrations first and then this command.
 """
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_data
+from kisweb import serving
 from market.symbols import ensure_symbols
 
 READY_TIMEOUT_S = 30.0
@@ -53,7 +54,7 @@ class Command(BaseCommand):
             # The background tasks (reconciliation, token renewal) run in a worker child,
             # as `manage.py taskworker` does in hosted mode.
             children["task worker"] = self._start_worker()
-            children["web server"] = self._start_daphne(host, port)
+            children["web server"] = self._start_web(host, port)
             url = f"http://{host}:{port}/"
             self._wait_ready(f"{url}health/", children["web server"], "web server")
             self.stdout.write(self.style.SUCCESS(f"kisweb demo is running at {url}"))
@@ -95,9 +96,9 @@ class Command(BaseCommand):
             [sys.executable, str(manage), "taskworker"]
         )
 
-    def _start_daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
+    def _start_web(self, host: str, port: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "kisweb.asgi:application"]
+            serving.command(host, port)
         )
 
     def _wait_ready(self, url: str, child: subprocess.Popen[bytes], name: str) -> None:
