@@ -341,5 +341,8 @@ LOGGING = {
         "websockets": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # The web server logs two INFO lines per browser socket (accepted, open) and one as it
+        # closes: 1,500 lines for 500 tabs, and nothing an operator acts on.
+        "uvicorn": {"level": "WARNING"},
     },
 }
