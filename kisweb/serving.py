@@ -1,11 +1,11 @@
 """The ASGI server every kisweb web process runs: ``python -m kisweb.serving --port 8001``.
 
-uvicorn with the sans-I/O ``websockets`` protocol, chosen by measurement (issue #11): the
-same fan-out of one frame to 500 browser sockets at 10 frames/s took p99 188.7 ms under
-daphne against a 45.5 ms floor (a bare ``websockets`` broadcast), and 42.5 ms against a
-43.3 ms floor under this server, in 166 MB. ``make demo``, hosted mode's systemd units,
-the tests and the benchmarks all start it through `command` or `config`, so they run what
-production runs.
+uvicorn with the sans-I/O ``websockets`` protocol, chosen by measurement (issue #11,
+``bench/bench_fanout.py``): one frame fanned out to 500 browser sockets at 10 frames/s took
+p99 188.7 ms under daphne against a 45.5 ms floor (a bare ``websockets`` broadcast), and
+under this server 42.5 to 65.2 ms against a 43.3 to 80.8 ms floor, in about 110 MB.
+``make demo``, hosted mode's systemd units, the tests and the benchmarks all start it
+through `command` or `config`, so they run what production runs.
 
 What the settings below keep from the server before it:
 - no proxy-header rewriting: `kisweb.clientip` reads X-Forwarded-For itself, as many hops
@@ -13,8 +13,8 @@ What the settings below keep from the server before it:
 - a ping every 20 s and a close after 20 s without the pong: a stalled reader is let go.
 - no per-message compression: each socket would keep a zlib window for a few short JSON
   frames a second, costing memory and CPU on every fan-out for little saved.
-- Django's own logging: uvicorn's loggers are left to the ``LOGGING`` setting; no access
-  log (the reverse proxy keeps one, and a line per request costs the fan-out too).
+- Django's own logging: uvicorn's loggers are left to the ``LOGGING`` setting (warnings
+  and up); no access log (the reverse proxy keeps one, and a line per request costs time).
 """
 
 from __future__ import annotations
