@@ -5,6 +5,14 @@ KIS serves the TR on the real host only and asks callers to make it about once a
 and refreshed at most once a day per site (a cache mark), from a real credential. Paper
 credentials cannot ask: the table still answers for dates it holds, and without a row the
 rules fall back to weekdays only — ``DayStatus.source`` says which, so the ticket can say so.
+
+The ticket asks for today's status on every post; ``day_status`` keeps each date's answer in
+Django's cache for ``DAY_TTL_S`` under the date itself, so a new KST day is a new key and is
+never served the day before's status. Saving or deleting a ``MarketDay`` forgets its date
+(``_forget_day``: a refresh, from the ticket or the admin, or a row the admin deleted). The
+cache is each process's own memory (the settings name no shared one), so a change made by
+another process is seen here once the TTL has run out: at most a minute late, and the table
+is refreshed about once a day.
 """
 
 from __future__ import annotations
@@ -12,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from accounts.models import Credential
@@ -28,6 +39,8 @@ log = logging.getLogger(__name__)
 KST = dt.timezone(dt.timedelta(hours=9), "KST")
 REFRESHED_MARK = "trading:calendar:refreshed:{day}"
 MARK_TTL_S = 26 * 3600
+DAY_KEY = "trading:calendar:day:{day}"
+DAY_TTL_S = 60  # how late another process's change to the table may be seen here
 
 KIS = "kis"
 WEEKDAYS = "weekdays"
@@ -58,10 +71,27 @@ class DayStatus:
 
 
 def day_status(day: dt.date) -> DayStatus:
-    row = MarketDay.objects.filter(day=day).only("is_open").first()
-    if row is not None:
-        return DayStatus(day, row.is_open, KIS)
-    return DayStatus(day, day.weekday() < 5, WEEKDAYS)
+    """The calendar's word for ``day``: its ``MarketDay`` row, else weekdays only (kept for
+    ``DAY_TTL_S``; the module docstring says why that is safe)."""
+    key = DAY_KEY.format(day=day)
+    status: DayStatus | None = cache.get(key)
+    if status is None:
+        row = MarketDay.objects.filter(day=day).only("is_open").first()
+        if row is not None:
+            status = DayStatus(day, row.is_open, KIS)
+        else:
+            status = DayStatus(day, day.weekday() < 5, WEEKDAYS)
+        cache.set(key, status, DAY_TTL_S)
+    return status
+
+
+@receiver([post_save, post_delete], sender=MarketDay, dispatch_uid="trading.calendar_forget")
+def _forget_day(sender: type[MarketDay], instance: MarketDay, **kwargs: Any) -> None:
+    """A stored date changed: its kept status goes now, and again once the change commits
+    (a ticket reading between the two would have kept the row as it was before)."""
+    key = DAY_KEY.format(day=instance.day)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def kst_today() -> dt.date:

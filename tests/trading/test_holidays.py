@@ -4,6 +4,8 @@ the admin, consulted by the ticket; paper falls back to the table, else weekdays
 from __future__ import annotations
 
 import datetime as dt
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -181,3 +183,75 @@ def test_non_staff_cannot_refresh(sim, bob, client):
     response = client.post(reverse("admin:trading_marketday_refresh"))
     assert response.status_code in (302, 403)
     assert MarketDay.objects.count() == 0
+
+
+def test_a_refresh_from_the_admin_replaces_the_status_kept_for_the_day(
+    sim, staff, real, client, alice_client, settings, monkeypatch
+):
+    settings.KISWEB_MARKET_HOURS = "krx"
+    monkeypatch.setattr(calendar, "kst_today", lambda: MONDAY)
+    monkeypatch.setattr(rules, "kst_now", lambda: CHRISTMAS)
+    page = alice_client.get(reverse("trading:order_ticket")).content.decode()
+    assert "only weekends count as closed" in page  # no row yet: kept as a weekday
+    client.force_login(staff)
+    client.post(reverse("admin:trading_marketday_refresh"))
+    page = alice_client.get(reverse("trading:order_ticket")).content.decode()
+    assert "The market is closed today (KRX holiday)." in page
+
+
+def test_a_deleted_row_is_forgotten_at_once(db):
+    day = MarketDay.objects.create(
+        day=CHRISTMAS.date(),
+        is_open=False,
+        is_business_day=False,
+        is_trading_day=False,
+        is_settlement_day=False,
+    )
+    assert calendar.day_status(CHRISTMAS.date()).source == calendar.KIS
+    day.delete()
+    assert calendar.day_status(CHRISTMAS.date()) == calendar.DayStatus(
+        CHRISTMAS.date(), True, calendar.WEEKDAYS
+    )
+
+
+def test_the_next_kst_day_is_not_served_the_status_of_the_day_before(
+    sim, credential, alice_client, settings, monkeypatch
+):
+    settings.KISWEB_MARKET_HOURS = "krx"
+    for day, is_open in (
+        (CHRISTMAS.date() - dt.timedelta(days=1), True),
+        (CHRISTMAS.date(), False),
+    ):
+        MarketDay.objects.create(
+            day=day,
+            is_open=is_open,
+            is_business_day=is_open,
+            is_trading_day=is_open,
+            is_settlement_day=is_open,
+        )
+    midnight = CHRISTMAS.replace(hour=0, minute=0)
+    monkeypatch.setattr(rules, "kst_now", lambda: midnight - dt.timedelta(minutes=1))
+    page = alice_client.get(reverse("trading:order_ticket")).content.decode()
+    assert "The market is closed today" not in page
+    monkeypatch.setattr(rules, "kst_now", lambda: midnight + dt.timedelta(minutes=1))
+    page = alice_client.get(reverse("trading:order_ticket")).content.decode()
+    assert "The market is closed today (KRX holiday)." in page
+
+
+def test_a_change_made_by_another_process_is_seen_once_the_ttl_has_run_out(db, monkeypatch):
+    from django.core.cache.backends import locmem
+
+    MarketDay.objects.create(
+        day=CHRISTMAS.date(),
+        is_open=True,
+        is_business_day=True,
+        is_trading_day=True,
+        is_settlement_day=True,
+    )
+    assert calendar.day_status(CHRISTMAS.date()).open
+    # Another process's save sends no signal here: this one keeps its answer for the TTL.
+    MarketDay.objects.filter(day=CHRISTMAS.date()).update(is_open=False)
+    assert calendar.day_status(CHRISTMAS.date()).open
+    later = time.time() + calendar.DAY_TTL_S + 1
+    monkeypatch.setattr(locmem, "time", SimpleNamespace(time=lambda: later))
+    assert not calendar.day_status(CHRISTMAS.date()).open
