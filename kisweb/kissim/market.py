@@ -310,14 +310,15 @@ class Ledger:
             self.holdings[code] = Holding(sym, qty=qty, avg=sym.base, start_qty=qty)
 
     def reserved(self, currency: str) -> Decimal:
-        return sum(
-            (
-                o.remaining * o.limit
-                for o in self.orders.values()
-                if o.side is wire.Side.BUY and o.is_open and o.symbol.currency == currency
-            ),
-            Decimal(0),
-        )
+        """Cash held by open buys. Every order and buying-power ask walks the day's orders,
+        so each one's ``remaining`` (a sum over its fills) is worked out once, not twice."""
+        total = Decimal(0)
+        for o in self.orders.values():
+            if o.side is wire.Side.BUY and o.symbol.currency == currency:
+                remaining = o.remaining
+                if remaining > 0:
+                    total += remaining * o.limit
+        return total
 
     def buying_power(self, currency: str) -> Decimal:
         return self.cash[currency] - self.reserved(currency)
@@ -326,11 +327,10 @@ class Ledger:
         holding = self.holdings.get(code)
         if holding is None:
             return 0
-        pending = sum(
-            o.remaining
-            for o in self.orders.values()
-            if o.side is wire.Side.SELL and o.is_open and o.symbol.code == code
-        )
+        pending = 0
+        for o in self.orders.values():
+            if o.side is wire.Side.SELL and o.symbol.code == code:
+                pending += max(o.remaining, 0)
         return holding.qty - pending
 
     def start_day(self, currency: str) -> None:
