@@ -42,6 +42,17 @@ def real(sim, alice, make_credential):
     return credential
 
 
+def _store_day(day: dt.date, *, is_open: bool) -> MarketDay:
+    """A calendar row as a refresh stores it: every flag of the day alike."""
+    return MarketDay.objects.create(
+        day=day,
+        is_open=is_open,
+        is_business_day=is_open,
+        is_trading_day=is_open,
+        is_settlement_day=is_open,
+    )
+
+
 def holiday_calls(sim) -> int:
     return sum(1 for r in sim.stats.requests() if r.path.endswith("/chk-holiday"))
 
@@ -107,13 +118,7 @@ def test_ticket_refuses_a_krx_holiday_from_the_calendar(
 ):
     settings.KISWEB_MARKET_HOURS = "krx"
     monkeypatch.setattr(rules, "kst_now", lambda: CHRISTMAS)
-    MarketDay.objects.create(
-        day=CHRISTMAS.date(),
-        is_open=False,
-        is_business_day=False,
-        is_trading_day=False,
-        is_settlement_day=False,
-    )
+    _store_day(CHRISTMAS.date(), is_open=False)
     response = post_ticket(alice_client, language)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -200,13 +205,7 @@ def test_a_refresh_from_the_admin_replaces_the_status_kept_for_the_day(
 
 
 def test_a_deleted_row_is_forgotten_at_once(db):
-    day = MarketDay.objects.create(
-        day=CHRISTMAS.date(),
-        is_open=False,
-        is_business_day=False,
-        is_trading_day=False,
-        is_settlement_day=False,
-    )
+    day = _store_day(CHRISTMAS.date(), is_open=False)
     assert calendar.day_status(CHRISTMAS.date()).source == calendar.KIS
     day.delete()
     assert calendar.day_status(CHRISTMAS.date()) == calendar.DayStatus(
@@ -222,13 +221,7 @@ def test_the_next_kst_day_is_not_served_the_status_of_the_day_before(
         (CHRISTMAS.date() - dt.timedelta(days=1), True),
         (CHRISTMAS.date(), False),
     ):
-        MarketDay.objects.create(
-            day=day,
-            is_open=is_open,
-            is_business_day=is_open,
-            is_trading_day=is_open,
-            is_settlement_day=is_open,
-        )
+        _store_day(day, is_open=is_open)
     midnight = CHRISTMAS.replace(hour=0, minute=0)
     monkeypatch.setattr(rules, "kst_now", lambda: midnight - dt.timedelta(minutes=1))
     page = alice_client.get(reverse("trading:order_ticket")).content.decode()
@@ -241,13 +234,7 @@ def test_the_next_kst_day_is_not_served_the_status_of_the_day_before(
 def test_a_change_made_by_another_process_is_seen_once_the_ttl_has_run_out(db, monkeypatch):
     from django.core.cache.backends import locmem
 
-    MarketDay.objects.create(
-        day=CHRISTMAS.date(),
-        is_open=True,
-        is_business_day=True,
-        is_trading_day=True,
-        is_settlement_day=True,
-    )
+    _store_day(CHRISTMAS.date(), is_open=True)
     assert calendar.day_status(CHRISTMAS.date()).open
     # Another process's save sends no signal here: this one keeps its answer for the TTL.
     MarketDay.objects.filter(day=CHRISTMAS.date()).update(is_open=False)
